@@ -86,7 +86,7 @@ def updated_files() -> dict[Path, str]:
         _set_tagged_cell(nb, "nav", nav_text(course, index), append=True)
         if path.name == START:
             _set_tagged_cell(nb, "course-map", "## Course map\n\n" + map_table(course, ""), append=False)
-        out[path] = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+        out[path] = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"  # as nbformat writes
     readme = ROOT / "README.md"
     text = readme.read_text()
     for marker, body in (("lessons", map_table(course, "notebooks/")), ("binder", binder_badge())):

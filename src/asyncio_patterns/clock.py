@@ -26,6 +26,12 @@ __all__ = ["Deadlock", "VirtualClockError", "VirtualTimeLoop", "run_real", "run_
 T = TypeVar("T")
 
 
+REAL_IO_MESSAGE = (
+    "real I/O (sockets, servers, subprocesses) cannot run in virtual time; "
+    "run this coroutine with run_real() or a top-level await instead"
+)
+
+
 class VirtualClockError(RuntimeError):
     """Something that cannot happen in virtual time was attempted (real sockets)."""
 
@@ -44,10 +50,7 @@ class _VirtualSelector(selectors.DefaultSelector):
 
     def register(self, fileobj, events, data=None):
         if self.loop is not None:  # the loop's own wake-up pipe is registered before this
-            raise VirtualClockError(
-                "real I/O (sockets, servers, subprocesses) cannot run in virtual time; "
-                "run this coroutine with run_real() or a top-level await instead"
-            )
+            raise VirtualClockError(REAL_IO_MESSAGE)
         return super().register(fileobj, events, data)
 
     def select(self, timeout=None):
@@ -84,6 +87,14 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self._virtual_now
+
+    def _refuse_real_io(self, *args, **kwargs):
+        # Refuse before any socket is created, so nothing is left open behind the error.
+        raise VirtualClockError(REAL_IO_MESSAGE)
+
+    create_connection = create_server = create_datagram_endpoint = _refuse_real_io
+    create_unix_connection = create_unix_server = connect_accepted_socket = _refuse_real_io
+    sock_connect = sock_accept = subprocess_exec = subprocess_shell = _refuse_real_io
 
     def advance(self, seconds: float) -> None:
         self._virtual_now += seconds
@@ -149,6 +160,8 @@ def run_virtual(main: Coroutine[Any, Any, T], *, thread_grace: float = 0.1) -> T
     speed; other threads get ``thread_grace`` real seconds to call back. Raises :class:`Deadlock` if every task waits and nothing can wake them.
     """
     if thread_grace < 0:
+        if asyncio.iscoroutine(main):
+            main.close()  # it will never run; closing it avoids a "never awaited" warning
         raise ValueError(f"thread_grace must be >= 0 seconds, got {thread_grace}")
     return _run_in_thread(main, lambda: VirtualTimeLoop(thread_grace), "run_virtual")
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import math
 import random
 import sys
@@ -112,9 +113,9 @@ class LabServer:
             web.get("/stats", self._stats),
             web.post("/reset", self._reset),
         ])
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, self.host, self.port)
         try:
             await site.start()
         except BaseException:
@@ -274,8 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     except OSError as error:
-        print(f"{_parser().prog}: error: cannot listen on {args.host}:{args.port}: {error.strerror} "
-              "(choose another --port)", file=sys.stderr)
+        reason = "the port is already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+        print(f"{_parser().prog}: error: cannot listen on {args.host}:{args.port}: {reason} "
+              "(choose another --port or --host)", file=sys.stderr)
         return 2
     return 0
 

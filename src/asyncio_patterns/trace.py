@@ -58,11 +58,15 @@ class Trace:
     def __init__(self) -> None:
         self.spans: list[Span] = []
         self.marks: list[Mark] = []
+        self._lanes: dict[str, None] = {}  # insertion-ordered sets: first seen first
+        self._names: dict[str, None] = {}
 
     @contextmanager
     def span(self, name: str, *, lane: str | None = None) -> Iterator[None]:
         """Record the time spent inside the ``with`` block as a span called ``name``."""
         start, lane = _here(lane)
+        self._lanes.setdefault(lane)
+        self._names.setdefault(name)
         try:
             yield
         finally:
@@ -71,12 +75,15 @@ class Trace:
     def mark(self, name: str, *, lane: str | None = None) -> None:
         """Record an instant called ``name`` (drawn as a vertical line)."""
         now, lane = _here(lane)
+        self._lanes.setdefault(lane)
         self.marks.append(Mark(lane, name, now))
 
     def add(self, lane: str, name: str, start: float, end: float) -> None:
         """Record a span whose times were measured elsewhere."""
         if end < start:
             raise ValueError(f"a span must end after it starts, got start={start} end={end}")
+        self._lanes.setdefault(lane)
+        self._names.setdefault(name)
         self.spans.append(Span(lane, name, start, end))
 
     @property
@@ -86,16 +93,12 @@ class Trace:
         return min(times, default=0.0)
 
     def lanes(self) -> list[str]:
-        """Lane names in the order their first span or mark started."""
-        events = [(s.start, s.lane) for s in self.spans] + [(m.time, m.lane) for m in self.marks]
-        order: dict[str, None] = {}
-        for _, lane in sorted(events, key=lambda e: e[0]):
-            order.setdefault(lane)
-        return list(order)
+        """Lane names in the order they were first used."""
+        return list(self._lanes)
 
     def names(self) -> list[str]:
-        """Span names in the order they first appear (this fixes their colours)."""
-        return list(dict.fromkeys(s.name for s in sorted(self.spans, key=lambda s: s.start)))
+        """Span names in the order they were first used (this fixes their colours)."""
+        return list(self._names)
 
     def total(self, name: str, lane: str | None = None) -> float:
         """Seconds spent in spans called ``name`` (in one lane, or in all)."""
@@ -104,6 +107,8 @@ class Trace:
     def clear(self) -> None:
         self.spans.clear()
         self.marks.clear()
+        self._lanes.clear()
+        self._names.clear()
 
     def __len__(self) -> int:
         return len(self.spans)
