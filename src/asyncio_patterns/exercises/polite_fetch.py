@@ -1,0 +1,172 @@
+"""Check lesson 02's exercise: fetch many URLs with at most K in flight and R per second.
+
+The learner writes::
+
+    async def fetch_all(urls, max_in_flight, per_second):
+        ...  # GET every URL with aiohttp, never more than max_in_flight at once
+        return documents  # response.json() of each URL, in the order of urls
+
+``check_polite_fetch(fetch_all)`` starts a :class:`~asyncio_patterns.LabServer` on
+127.0.0.1, hands ``fetch_all`` its URLs, and then reads the server's own counters: how
+many requests it saw, the most in flight at once (``max_in_flight``), how many arrived
+in each whole second (``arrivals_per_second``) and how many connections were opened.
+It runs in real time (requests are real), on a fresh event loop, under a timeout, and
+returns a :class:`~asyncio_patterns.exercises.Verdict`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import run_real
+from ..labserver import LabServer, LabStats
+from . import Verdict
+
+__all__ = ["check_polite_fetch"]
+
+# Arrivals are timed by the server, a few milliseconds after the client sent them, so a
+# request paced just before a second's boundary can land just after it. One extra arrival
+# per second is allowed for that; a limiter that lets a burst through overshoots by far more.
+SLACK = 1
+
+
+@dataclass
+class _Run:
+    result: Any = None
+    error: BaseException | None = None
+    timed_out: bool = False
+    not_awaitable: str = ""
+    elapsed: float = 0.0
+    stats: LabStats = field(default_factory=LabStats)
+
+
+async def _run(fetch_all: Callable, n: int, max_in_flight: int, per_second: float, timeout: float, **server_options: Any) -> _Run:
+    run = _Run()
+    async with LabServer(**server_options) as server:
+        urls = [server.url(f"/items/{i}") for i in range(n)]
+        server.reset_stats()  # the seconds in arrivals_per_second count from here
+        began = time.perf_counter()
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                running = fetch_all(urls, max_in_flight, per_second)
+                if not inspect.isawaitable(running):
+                    run.not_awaitable = type(running).__name__
+                else:
+                    run.result = await running
+        except TimeoutError as error:
+            if deadline.expired():
+                run.timed_out = True
+            else:
+                run.error = error
+        except (Exception, asyncio.CancelledError) as error:  # the learner's, reported in the verdict
+            run.error = error
+        run.elapsed = time.perf_counter() - began
+        run.stats = LabStats(**server.stats.as_dict())
+    return run
+
+
+def _ids(result: Any) -> list | None:
+    """The "id" of each returned document, or None if the result is not a list of them."""
+    if result is None or isinstance(result, (str, bytes, dict)):
+        return None
+    try:
+        documents = list(result)
+    except TypeError:
+        return None
+    if not all(isinstance(d, dict) and "id" in d for d in documents):
+        return None
+    return [d["id"] for d in documents]
+
+
+def _judge(run: _Run, n: int, max_in_flight: int, per_second: float, timeout: float) -> Verdict:
+    stats = run.stats
+    seen = f"(the server received {stats.requests} requests)"
+    if run.not_awaitable:
+        return Verdict(False, f"fetch_all() returned a {run.not_awaitable}, not a coroutine: define it with "
+                              "`async def fetch_all(urls, max_in_flight, per_second):`")
+    if run.timed_out:
+        return Verdict(False, f"fetch_all() did not finish within {timeout:g} s {seen}: is something waiting "
+                              "forever, or are the requests made one at a time?")
+    if run.error is not None:
+        return Verdict(False, f"fetch_all() raised {type(run.error).__name__}: {run.error} {seen}")
+    if stats.max_in_flight > max_in_flight:
+        return Verdict(False, f"the server saw {stats.max_in_flight} requests in flight at once, but at most "
+                              f"{max_in_flight} are allowed: hold an asyncio.Semaphore({max_in_flight}) around "
+                              "each request (or use that many workers)")
+    busiest = max(stats.arrivals_per_second, default=0)
+    if busiest > per_second + SLACK:
+        second = stats.arrivals_per_second.index(busiest)
+        r = f"{per_second:g}"
+        hint = (f"a semaphore limits how many requests are in flight, not how many start per second: pace "
+                f"them with TokenBucket({r}). If you did use a rate limiter, check its burst: one that starts "
+                f"full (aiolimiter's AsyncLimiter({r}, 1), or TokenBucket({r}, burst={r})) lets {r} through "
+                f"at once and {r} more in the same second; TokenBucket({r}) and AsyncLimiter(1, 1 / {r}) do not")
+        return Verdict(False, f"the server saw {busiest} requests arrive in second {second}, but at most "
+                              f"{per_second:g} per second are allowed: {hint}")
+    ids = _ids(run.result)
+    if ids is None:
+        return Verdict(False, f"fetch_all() returned {type(run.result).__name__ if run.result is not None else None}"
+                              f": return a list with the JSON document of each URL (await response.json()), "
+                              f"in the order of urls {seen}")
+    if stats.requests != n or len(ids) != n:
+        return Verdict(False, f"{n} URLs, but the server received {stats.requests} requests and fetch_all() "
+                              f"returned {len(ids)} documents: fetch each URL exactly once")
+    if ids != [str(i) for i in range(n)]:
+        return Verdict(False, "the documents are not in the order of urls: asyncio.gather keeps order, "
+                              "and workers can write each result at its URL's index")
+    if stats.connections_opened > 2 * max_in_flight:
+        return Verdict(False, f"the server saw {stats.connections_opened} connections for {n} requests: a new "
+                              "ClientSession per request opens a new connection each time; create one session "
+                              "and share it")
+    expected = (n - 1) / per_second
+    if run.elapsed > 2 * expected + 1:
+        return Verdict(False, f"every limit held, but it took {run.elapsed:.1f} s where the limits allow about "
+                              f"{expected:.1f} s: keep up to {max_in_flight} requests in flight while pacing them")
+    return Verdict(True, f"all {n} URLs fetched once each and in order; the server never saw more than "
+                         f"{max_in_flight} in flight, nor more than {per_second:g} arrive in any second.")
+
+
+def check_polite_fetch(
+    fetch_all: Callable,
+    *,
+    urls: int = 200,
+    max_in_flight: int = 8,
+    per_second: float = 150,
+    latency: float = 0.01,
+    jitter: float = 0.03,
+    timeout: float | None = None,
+) -> Verdict:
+    """Run ``fetch_all(urls, max_in_flight, per_second)`` against a fresh lab server and judge it.
+
+    ``urls`` is how many URLs it gets. The server answers each after ``latency`` seconds
+    plus a long-tailed extra with mean ``jitter`` (seeded, so the same every run): with
+    the defaults a semaphore alone sends about 190 requests a second, and a rate limiter
+    alone lets slow requests pile up past 8 in flight, so each limit is needed.
+    ``timeout`` defaults to four times the time the limits need, and at least 10 s.
+    The run takes about ``urls / per_second`` seconds of real time when it is right.
+    """
+    for name, value in (("urls", urls), ("max_in_flight", max_in_flight)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if not per_second > 0:
+        raise ValueError(f"per_second must be > 0, got {per_second!r}")
+    if urls <= per_second:
+        raise ValueError(f"urls must be more than per_second ({per_second:g}), got {urls}: the server counts "
+                         "arrivals per whole second, so a shorter run cannot show the rate")
+    if timeout is None:
+        timeout = max(10.0, 4 * urls / per_second)
+    if not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    if not callable(fetch_all):
+        if inspect.iscoroutine(fetch_all):
+            fetch_all.close()  # never to be run: closing it avoids a "never awaited" warning
+            return Verdict(False, f"pass your function itself, check_polite_fetch(fetch_all), not a coroutine made by calling it")
+        return Verdict(False, f"pass your function itself, check_polite_fetch(fetch_all), not a {type(fetch_all).__name__}")
+    run = run_real(_run(fetch_all, urls, max_in_flight, per_second, timeout, latency=latency, jitter=jitter, seed=0))
+    return _judge(run, urls, max_in_flight, per_second, timeout)

@@ -1,0 +1,127 @@
+"""The polite-fetch checker reads the lab server's counters; each limit left out is caught.
+
+These run in real time against a real server on 127.0.0.1: about 1.5 s for each paced run.
+"""
+
+import asyncio
+
+import aiohttp
+import pytest
+from aiolimiter import AsyncLimiter
+
+from asyncio_patterns import TokenBucket
+from asyncio_patterns.exercises.polite_fetch import check_polite_fetch
+
+
+async def get_json(session, url):
+    async with session.get(url) as response:
+        return await response.json()
+
+
+async def reference(urls, max_in_flight, per_second):
+    bucket, todo, documents = TokenBucket(per_second), iter(enumerate(urls)), [None] * len(urls)
+    async with aiohttp.ClientSession() as session:
+        async def worker():
+            for i, url in todo:
+                await bucket.acquire()
+                documents[i] = await get_json(session, url)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max_in_flight):
+                group.create_task(worker())
+    return documents
+
+
+async def semaphore_only(urls, max_in_flight, per_second):
+    limit = asyncio.Semaphore(max_in_flight)
+    async with aiohttp.ClientSession() as session:
+        async def one(url):
+            async with limit:
+                return await get_json(session, url)
+
+        return await asyncio.gather(*(one(url) for url in urls))
+
+
+async def bucket_only(urls, max_in_flight, per_second):
+    bucket = TokenBucket(per_second)
+    async with aiohttp.ClientSession() as session:
+        async def one(url):
+            await bucket.acquire()
+            return await get_json(session, url)
+
+        return await asyncio.gather(*(one(url) for url in urls))
+
+
+async def bursty_limiter(urls, max_in_flight, per_second):
+    limit, limiter = asyncio.Semaphore(max_in_flight), AsyncLimiter(per_second, 1)
+    async with aiohttp.ClientSession() as session:
+        async def one(url):
+            async with limit, limiter:
+                return await get_json(session, url)
+
+        return await asyncio.gather(*(one(url) for url in urls))
+
+
+async def session_per_request(urls, max_in_flight, per_second):
+    limit, bucket = asyncio.Semaphore(max_in_flight), TokenBucket(per_second)
+
+    async def one(url):
+        async with limit:
+            await bucket.acquire()
+            async with aiohttp.ClientSession() as session:
+                return await get_json(session, url)
+
+    return await asyncio.gather(*(one(url) for url in urls))
+
+
+async def reversed_order(urls, max_in_flight, per_second):
+    return list(reversed(await reference(urls, max_in_flight, per_second)))
+
+
+async def stub(urls, max_in_flight, per_second):
+    ...
+
+
+def test_reference_passes():
+    verdict = check_polite_fetch(reference)
+    assert verdict.passed, verdict.message
+    assert verdict.message == ("all 200 URLs fetched once each and in order; the server never saw more "
+                               "than 8 in flight, nor more than 150 arrive in any second.")
+
+
+@pytest.mark.parametrize("fetch_all, hint", [
+    (semaphore_only, "a semaphore limits how many requests are in flight, not how many start per second"),
+    (bucket_only, "requests in flight at once, but at most 8 are allowed"),
+    (bursty_limiter, "lets 150 through at once and 150 more in the same second"),
+    (session_per_request, "connections for 200 requests"),
+    (reversed_order, "not in the order of urls"),
+    (stub, "fetch_all() returned None"),
+], ids=lambda p: getattr(p, "__name__", "hint"))
+def test_each_missing_limit_or_mistake_fails_with_a_hint(fetch_all, hint):
+    verdict = check_polite_fetch(fetch_all)
+    assert not verdict.passed
+    assert hint in verdict.message, verdict.message
+
+
+def test_a_hang_becomes_a_verdict():
+    async def hangs(urls, max_in_flight, per_second):
+        await asyncio.Event().wait()
+
+    verdict = check_polite_fetch(hangs, timeout=0.2)
+    assert not verdict.passed and "did not finish within 0.2 s" in verdict.message
+
+
+def test_a_plain_function_or_a_coroutine_is_refused():
+    assert "not a coroutine: define it with `async def" in check_polite_fetch(lambda *args: []).message
+    assert "not a coroutine made by calling it" in check_polite_fetch(stub([], 1, 1)).message
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"urls": 0}, "urls must be a whole number >= 1, got 0"),
+    ({"max_in_flight": 1.5}, "max_in_flight must be a whole number >= 1, got 1.5"),
+    ({"per_second": 0}, "per_second must be > 0, got 0"),
+    ({"urls": 100, "per_second": 150}, "urls must be more than per_second"),
+])
+def test_bad_arguments_say_what_to_change(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        check_polite_fetch(reference, **kwargs)
