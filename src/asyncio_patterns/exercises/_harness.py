@@ -1,0 +1,84 @@
+"""Run a learner's code for a check: in virtual time, under a virtual and a real time limit.
+
+``run_guarded(main)`` never raises and never hangs. It reports how the run ended:
+``"ok"`` with the result, ``"error"`` with the exception, ``"deadlock"`` (every task
+waiting, nothing left to wake them), ``"timeout"`` (still running after ``virtual_limit``
+virtual seconds), or ``"hung"`` (the loop itself stopped turning for ``real_limit`` real
+seconds: a blocking call or a loop that never awaits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Deadlock, VirtualTimeLoop
+
+__all__ = ["Outcome", "describe_error", "run_guarded"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a guarded run ended; ``value`` is the result (ok) or the exception (error, deadlock)."""
+
+    status: str
+    value: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def describe_error(error: BaseException) -> str:
+    """``ValueError: message`` for an exception, looking inside a one-exception group."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    text = re.sub(r"<([\w.]+) object at 0x[0-9a-fA-F]+[^>]*>", r"<\1>", str(error))
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = 600.0, real_limit: float = 5.0) -> Outcome:
+    """Run ``main`` to completion in virtual time on a fresh loop in a daemon thread."""
+    box: dict[str, Outcome] = {}
+
+    def target() -> None:
+        try:
+            with asyncio.Runner(loop_factory=lambda: _LimitedLoop(virtual_limit)) as runner:
+                box["outcome"] = Outcome("ok", runner.run(main))
+        except Deadlock as error:
+            box["outcome"] = Outcome("deadlock", error)
+        except _OverTime:
+            box["outcome"] = Outcome("timeout")
+        except BaseException as error:  # the learner's code may raise anything; report it
+            box["outcome"] = Outcome("error", error)
+
+    thread = threading.Thread(target=target, name="exercise check", daemon=True)
+    thread.start()
+    thread.join(real_limit)
+    if thread.is_alive():
+        return Outcome("hung")
+    return box["outcome"]
+
+
+class _OverTime(Exception):
+    """The virtual clock was about to pass the run's limit."""
+
+
+class _LimitedLoop(VirtualTimeLoop):
+    """A virtual-time loop that stops at ``limit`` virtual seconds. No timer is added for
+    the limit, so a deadlock is still seen as one (a pending timer would hide it)."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(thread_grace=0.0)
+        self.limit = limit
+        self.over = False
+
+    def advance_to_next_timer(self) -> None:
+        if self._scheduled and self._scheduled[0]._when > self.limit and not self.over:
+            self.over = True  # raise once; cleaning up afterwards may still need the clock
+            raise _OverTime
+        super().advance_to_next_timer()

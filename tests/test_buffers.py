@@ -1,0 +1,86 @@
+import asyncio
+
+import pytest
+
+from asyncio_patterns import Deadlock, run_virtual
+from asyncio_patterns.buffers import PUT_WAIT, BoundedBuffer, handoff_demo, handoff_rate
+
+
+def test_fifo_and_bounded():
+    async def main():
+        buffer = BoundedBuffer(2)
+        await buffer.put(1)
+        await buffer.put(2)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1):
+                await buffer.put(3)  # full: waits
+        return [await buffer.get(), await buffer.get()], len(buffer), repr(buffer)
+
+    assert run_virtual(main()) == ([1, 2], 0, "BoundedBuffer(0/2 items)")
+
+
+def test_get_waits_for_an_item():
+    async def main():
+        buffer = BoundedBuffer(1)
+        getter = asyncio.create_task(buffer.get())
+        await asyncio.sleep(0.5)
+        await buffer.put("x")
+        return await getter, asyncio.get_running_loop().time()
+
+    assert run_virtual(main()) == ("x", 0.5)
+
+
+def test_empty_buffer_get_without_producer_is_a_deadlock():
+    with pytest.raises(Deadlock):
+        run_virtual(BoundedBuffer(1).get())
+
+
+def test_a_getter_cancelled_after_its_notify_passes_it_on():
+    async def main():
+        buffer = BoundedBuffer(1)
+        first = asyncio.create_task(buffer.get(), name="first")
+        second = asyncio.create_task(buffer.get(), name="second")
+        await asyncio.sleep(0.1)
+        await buffer.put("item")  # notifies `first`...
+        first.cancel()  # ...which is cancelled before it runs
+        async with asyncio.timeout(1):
+            got = await second
+        return got, first.cancelled()
+
+    assert run_virtual(main()) == ("item", True)
+
+
+def test_condition_buffer_and_queue_behave_the_same():
+    def spans(kind):
+        return [(s.lane, s.name, round(s.start, 9), round(s.end, 9)) for s in handoff_demo(kind).spans]
+
+    assert spans("condition") == spans("queue")
+    assert handoff_demo("queue").total(PUT_WAIT) > 0
+
+
+def test_handoff_rate_is_positive_for_both():
+    for kind in ("condition", "queue"):
+        assert all(rate > 0 for rate in handoff_rate(kind, [1, 8], items=200, repeat=1))
+
+
+def test_bad_input_gets_a_clear_message():
+    with pytest.raises(ValueError, match="maxsize must be a whole number >= 1, got 0"):
+        BoundedBuffer(0)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        handoff_demo("pipe")
+
+
+def test_a_putter_cancelled_after_its_notify_passes_it_on():
+    async def main():
+        buffer = BoundedBuffer(1)
+        await buffer.put("old")
+        first = asyncio.create_task(buffer.put("first"), name="first")
+        second = asyncio.create_task(buffer.put("second"), name="second")
+        await asyncio.sleep(0.1)
+        await buffer.get()  # makes room and notifies `first`...
+        first.cancel()  # ...which is cancelled before it runs
+        async with asyncio.timeout(1):
+            await second
+        return await buffer.get()
+
+    assert run_virtual(main()) == "second"

@@ -1,0 +1,92 @@
+import asyncio
+
+from asyncio_patterns.exercises.start_signal import check_start_together
+
+
+async def seed_shape(setup, workers):
+    start = asyncio.Event()
+    await setup()
+    start.set()
+    return await asyncio.gather(*(worker(start) for worker in workers))
+
+
+async def leaks_on_failure(setup, workers):
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(worker(start)) for worker in workers]
+    await setup()
+    start.set()
+    return await asyncio.gather(*tasks)
+
+
+async def in_a_taskgroup(setup, workers):
+    start = asyncio.Event()
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(worker(start)) for worker in workers]
+        await setup()
+        start.set()
+    return [task.result() for task in tasks]
+
+
+async def cancels_by_hand(setup, workers):
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(worker(start)) for worker in workers]
+    try:
+        await setup()
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    start.set()
+    return await asyncio.gather(*tasks)
+
+
+async def sets_too_early(setup, workers):
+    start = asyncio.Event()
+    start.set()
+    return await in_a_taskgroup(setup, workers)  # (its own event; this one is unused)
+
+
+async def early(setup, workers):
+    start = asyncio.Event()
+    start.set()
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(worker(start)) for worker in workers]
+        await setup()
+    return [task.result() for task in tasks]
+
+
+async def never_sets(setup, workers):
+    start = asyncio.Event()
+    async with asyncio.TaskGroup() as group:
+        for worker in workers:
+            group.create_task(worker(start))
+        await setup()
+
+
+async def swallows_the_error(setup, workers):
+    try:
+        return await in_a_taskgroup(setup, workers)
+    except BaseExceptionGroup:
+        return None
+
+
+def test_the_seed_shape_fails_because_workers_start_late():
+    verdict = check_start_together(seed_shape)
+    assert not verdict and "only began preparing at t=0.20 s" in verdict.message
+
+
+def test_workers_left_waiting_after_a_failed_setup_fail_the_check():
+    verdict = check_start_together(leaks_on_failure)
+    assert not verdict and "3 worker task(s) were left waiting" in verdict.message
+
+
+def test_taskgroup_and_manual_cancel_pass():
+    assert check_start_together(in_a_taskgroup)
+    assert check_start_together(cancels_by_hand)
+
+
+def test_other_wrong_answers_get_specific_hints():
+    assert "before set-up finished" in check_start_together(early).message
+    assert "was start.set() ever called" in check_start_together(never_sets).message
+    assert "returned normally" in check_start_together(swallows_the_error).message
+    assert "async def" in check_start_together(lambda setup, workers: None).message
