@@ -105,3 +105,30 @@ def test_needs_a_coroutine_object():
         run_virtual(sleeper)
     with pytest.raises(ValueError, match="thread_grace"):
         run_virtual(sleeper([]), thread_grace=-1)
+
+
+def test_a_wait_too_small_to_add_still_moves_the_clock():
+    async def main():
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(1.0)
+        await asyncio.sleep(1e-17)  # 1.0 + 1e-17 == 1.0 in floating point
+        return loop.time()
+
+    assert run_virtual(main()) > 1.0
+
+
+def test_rate_limiters_that_wait_on_float_sums_finish():
+    # Both limiters can compute a wait that rounds to zero; before the clock moved on
+    # by at least one representable instant, these runs spun for ever.
+    from aiolimiter import AsyncLimiter
+
+    from asyncio_patterns import TokenBucket
+
+    async def through(limiter, n):
+        for _ in range(n):
+            async with limiter:
+                pass
+        return asyncio.get_running_loop().time()
+
+    assert run_virtual(through(TokenBucket(20, full=False), 200)) == pytest.approx(10.0)
+    assert run_virtual(through(AsyncLimiter(20, 1), 100)) == pytest.approx(4.0)  # 20 at once, then 20/s

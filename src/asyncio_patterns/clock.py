@@ -96,6 +96,14 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     create_unix_connection = create_unix_server = connect_accepted_socket = _refuse_real_io
     sock_connect = sock_accept = subprocess_exec = subprocess_shell = _refuse_real_io
 
+    def call_at(self, when, callback, *args, context=None):
+        # A timer due now (or earlier) would run without moving the clock. Code that
+        # waits until a float sum crosses a threshold (a token bucket) can then compute
+        # a wait of 1e-17 s, which `now + wait` rounds away, and spin for ever; on a
+        # real clock time moves on. Here the timer goes one representable instant later.
+        return super().call_at(max(when, math.nextafter(self._virtual_now, math.inf)),
+                               callback, *args, context=context)
+
     def advance(self, seconds: float) -> None:
         self._virtual_now += seconds
 
