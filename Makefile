@@ -1,4 +1,4 @@
-# make lab   - set up .venv and open JupyterLab on the start-here notebook
+# make lab   - set up .venv and open JupyterLab on the start-here notebook (PORT=8888, LAB_ROOT=., LAB_ARGS=...)
 # make test  - set up .venv, run the unit tests and every notebook under strict nbval
 # make notebooks - re-execute every notebook in place (refreshes stored outputs)
 # make bench - notebook execution times and lab-server throughput tables
@@ -21,8 +21,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# JupyterLab refuses to run as root without --allow-root (containers, CI machines).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
+LAB_ROOT ?= .
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.port=$(PORT) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --ServerApp.port=$(PORT) $(ALLOW_ROOT) \
+		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
 
 test: unit nbval
 
