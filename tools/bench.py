@@ -1,0 +1,433 @@
+"""Report how long the notebooks take to run and how much the lab server delivers.
+
+    python tools/bench.py                    # both tables (what `make bench` runs)
+    python tools/bench.py --notebooks-only   # table 1 only
+    python tools/bench.py --server-only      # table 2 only
+    python tools/bench.py --repeat 3         # each notebook 3 times, the median kept
+
+Table 1, notebook execution time. Each notebooks/NN_*.ipynb is executed top to bottom
+with nbclient in a fresh kernel, exactly as tools/execute_notebooks.py does, on an
+in-memory copy (nothing is written back). The *floor* is a notebook with one ``pass``
+cell run the same way: the cost of starting a kernel, running anything at all and
+shutting the kernel down, which no notebook can go below. It is the median of several
+runs. Each row shows a notebook's seconds and its ratio to the floor; the summary shows
+the suite's total against floor x number of notebooks. Target: that ratio is at most 3.
+For a notebook whose own ratio is above 3, its slowest cells are listed (``In [n]`` is
+the execution count a reader sees in the notebook) - the place to look first.
+
+Table 2, lab-server throughput. A LabServer (50 ms latency, capacity off) runs in this
+process on 127.0.0.1 and one aiohttp session drives it with a fixed set of c workers
+(``asyncio_patterns.measure``), for c = 1, 2, 4, ..., 64, on the real clock. Each level
+opens its c connections in a warm-up first, then the server's counters are reset and
+max(20, 20 c) requests are timed (about one second per level). Little's law caps
+throughput at c / latency; "% bound" is the measured throughput as a share of that cap,
+and every row should reach 90%. "in flight" is the server's own count of the most
+requests it was handling at once, which should equal c. Client and server share one
+event loop, as they do in a lesson's notebook, so the client's cost per request is part
+of what is measured.
+
+A target missed prints FAIL but the exit status stays 0: the bench reports, it does not
+gate (timings depend on the machine). ``--strict`` makes a FAIL exit 1. A measurement
+that could not be made (a notebook that raised, a request that failed or timed out)
+always exits 1; bad command-line input exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+NOTEBOOK_TARGET = 3.0  # suite time / (floor x notebooks), at most
+FLOOR_RUNS = 3  # at least; --repeat N raises it to N
+CELL_TIMEOUT = 120  # seconds per cell, as in tools/execute_notebooks.py and nbval
+SLOWEST_CELLS = 3
+
+SERVER_LATENCY = 0.05
+CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64)
+SERVER_TARGET = 0.90  # share of the Little's-law bound, at least, at every concurrency
+REQUEST_TIMEOUT = 10.0  # seconds for one request before it counts as failed
+
+
+# -- table 1: notebooks ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellTime:
+    label: str  # "In [12]" as the reader sees it
+    source: str  # the cell's first line of code, shortened
+    seconds: float
+
+
+@dataclass
+class NotebookTime:
+    name: str
+    seconds: float = 0.0  # median over the runs
+    runs: list[float] = field(default_factory=list)
+    cells: list[CellTime] = field(default_factory=list)  # from the median run
+    error: str = ""  # one line, set when the notebook could not be executed
+    detail: str = ""  # the kernel's last stderr lines, when the kernel itself failed
+
+
+def _timestamp(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def cell_times(nb) -> list[CellTime]:
+    """Each executed code cell's time, execute_input to execute_reply, from nbclient's record_timing."""
+    times = []
+    for cell in nb.cells:
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type != "code" or "iopub.execute_input" not in stamps or "shell.execute_reply" not in stamps:
+            continue
+        seconds = _timestamp(stamps["shell.execute_reply"]) - _timestamp(stamps["iopub.execute_input"])
+        times.append(CellTime(f"In [{cell.get('execution_count') or '?'}]", _summary(cell.source), seconds))
+    return times
+
+
+def _summary(source: str) -> str:
+    """The cell's first line of code (not a comment or a %magic), and how many more lines follow."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    code = [line for line in lines if not line.startswith(("#", "%"))] or lines or [""]
+    first = code[0] if len(code[0]) <= 56 else code[0][:53] + "..."
+    more = len(lines) - 1
+    return first + (f"  (+{more} line{'s' if more > 1 else ''})" if more else "")
+
+
+def execute(nb, directory: Path, *, timeout: int = CELL_TIMEOUT) -> float:
+    """Execute ``nb`` (in place, in memory) in a fresh python3 kernel; return the wall-clock seconds.
+
+    The kernel's own stderr (start-up chatter) is kept aside; if the kernel itself fails
+    (dies, does not start, times out) its last lines are attached to the error as a note.
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", record_timing=True,
+        resources={"metadata": {"path": str(directory)}},
+    )
+    with tempfile.TemporaryFile() as kernel_stderr:
+        began = time.perf_counter()
+        try:
+            client.execute(stderr=kernel_stderr)
+        except Exception as error:
+            if isinstance(error, CellExecutionError):  # the notebook's own code raised
+                raise
+            kernel_stderr.seek(0)
+            tail = kernel_stderr.read().decode(errors="replace").strip().splitlines()[-5:]
+            if tail:
+                error.add_note("kernel stderr (last lines):\n" + "\n".join(tail))
+            raise
+        return time.perf_counter() - began
+
+
+def time_notebook(path: Path, *, repeat: int = 1, timeout: int = CELL_TIMEOUT) -> NotebookTime:
+    """Execute the notebook at ``path`` ``repeat`` times; never writes it. Errors are recorded, not raised."""
+    import nbformat
+
+    result = NotebookTime(path.name)
+    timed: list[tuple[float, list[CellTime]]] = []
+    for _ in range(repeat):
+        nb = nbformat.read(path, as_version=4)
+        try:
+            seconds = execute(nb, path.parent, timeout=timeout)
+        except Exception as error:  # report it and go on with the next notebook
+            lines = str(error).strip().splitlines() or [""]
+            result.error = f"{type(error).__name__}: {lines[-1][:200]}"
+            result.detail = "\n".join(getattr(error, "__notes__", []))
+            return result
+        timed.append((seconds, cell_times(nb)))
+    result.runs = [seconds for seconds, _ in timed]
+    result.seconds = statistics.median(result.runs)
+    # the cells of the run nearest the median, so they add up to a time the row shows
+    result.cells = min(timed, key=lambda run: abs(run[0] - result.seconds))[1]
+    return result
+
+
+def floor_notebook():
+    import nbformat
+
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
+
+
+def time_floor(*, runs: int = FLOOR_RUNS, directory: Path = NOTEBOOK_DIR) -> list[float]:
+    """Seconds for each of ``runs`` executions of the one-``pass``-cell notebook."""
+    return [execute(floor_notebook(), directory) for _ in range(runs)]
+
+
+def ratio(seconds: float, floor: float) -> float:
+    if floor <= 0:
+        raise ValueError(f"the floor must be positive, got {floor!r}")
+    return seconds / floor
+
+
+def format_ratio(value: float) -> str:
+    """``2.345`` -> ``'2.35x'``, the way every ratio in the tables is written."""
+    return f"{value:.2f}x"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def slowest(cells: Iterable[CellTime], n: int = SLOWEST_CELLS) -> list[CellTime]:
+    return sorted(cells, key=lambda cell: cell.seconds, reverse=True)[:n]
+
+
+def notebook_summary(times: Sequence[NotebookTime], floor: float, *, target: float = NOTEBOOK_TARGET) -> tuple[list[str], bool]:
+    """The summary lines under table 1 and whether the suite meets the target."""
+    measured = [t for t in times if not t.error]
+    total = sum(t.seconds for t in measured)
+    budget = floor * len(measured)
+    suite = ratio(total, budget) if measured else float("nan")
+    ok = bool(measured) and suite <= target
+    lines = [
+        f"{'suite total':<40} {total:8.2f}",
+        f"{f'floor x {len(measured)} notebooks':<40} {budget:8.2f}",
+        f"suite ratio {format_ratio(suite)}, target at most {target:g}x: {verdict(ok)}",
+    ]
+    return lines, ok
+
+
+def notebook_table(paths: Sequence[Path], *, repeat: int = 1, out=print) -> tuple[bool, bool]:
+    """Measure and print table 1. Returns (every notebook ran, the suite met the target)."""
+    out(f"Notebook execution time (nbclient, fresh kernel each, {'median of ' + str(repeat) if repeat > 1 else 'one run each'})")
+    floor_runs = time_floor(runs=max(FLOOR_RUNS, repeat))
+    floor = statistics.median(floor_runs)
+    out(f"floor: one 'pass' cell, median of {len(floor_runs)} runs = {floor:.2f} s "
+        f"(runs: {', '.join(f'{s:.2f}' for s in floor_runs)})")
+    out("")
+    out(f"{'notebook':<40} {'seconds':>8} {'x floor':>8}")
+    out(f"{'-' * 40} {'-' * 8} {'-' * 8}")
+    times = []
+    for path in paths:
+        t = time_notebook(path, repeat=repeat)
+        times.append(t)
+        if t.error:
+            out(f"{t.name:<40} {'ERROR':>8}  {t.error}")
+            for line in t.detail.splitlines():
+                out(f"    {line}")
+        else:
+            mark = "  <- above target" if ratio(t.seconds, floor) > NOTEBOOK_TARGET else ""
+            out(f"{t.name:<40} {t.seconds:8.2f} {format_ratio(ratio(t.seconds, floor)):>8}{mark}")
+    out(f"{'-' * 40} {'-' * 8} {'-' * 8}")
+    lines, ok = notebook_summary(times, floor)
+    for line in lines:
+        out(line)
+    over = [t for t in times if not t.error and ratio(t.seconds, floor) > NOTEBOOK_TARGET]
+    for t in over:
+        in_cells = sum(cell.seconds for cell in t.cells)
+        out("")
+        out(f"slowest cells in {t.name}: {t.seconds:.2f} s in all, {in_cells:.2f} s in its {len(t.cells)} code cells")
+        for cell in slowest(t.cells):
+            out(f"  {cell.label:>8} {cell.seconds:6.2f} s  {cell.source}")
+    return all(not t.error for t in times), ok
+
+
+# -- table 2: lab server -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    concurrency: int
+    requests: int
+    elapsed: float  # seconds for the timed requests
+    p50: float  # seconds
+    p95: float
+    errors: int
+    max_in_flight: int  # as the server counted it
+    latency: float  # the server's configured latency
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.elapsed
+
+    @property
+    def bound(self) -> float:
+        """Little's law: c requests in flight, each ``latency`` long, finish at most c / latency a second."""
+        return self.concurrency / self.latency
+
+    @property
+    def share(self) -> float:
+        return self.throughput / self.bound
+
+    def ok(self, target: float = SERVER_TARGET) -> bool:
+        return self.errors == 0 and self.share >= target
+
+
+def format_share(share: float) -> str:
+    """``0.8997`` -> ``'89.9%'``: rounded down, so a row just under the target never shows as on it."""
+    return f"{math.floor(share * 1000 + 1e-9) / 10:.1f}%"
+
+
+def default_jobs(concurrency: int) -> int:
+    """About one second of requests at 50 ms each: 20 rounds of c."""
+    return max(20, 20 * concurrency)
+
+
+async def server_rows(
+    concurrencies: Iterable[int] = CONCURRENCIES,
+    *,
+    latency: float = SERVER_LATENCY,
+    jobs: Callable[[int], int] = default_jobs,
+    request_timeout: float = REQUEST_TIMEOUT,
+    on_row: Callable[[ServerRow], object] = lambda row: None,
+) -> list[ServerRow]:
+    """Measure one row per concurrency against an in-process LabServer; see the module docstring."""
+    import aiohttp
+
+    from asyncio_patterns import measure
+    from asyncio_patterns.labserver import LabServer
+
+    rows = []
+    async with LabServer(latency=latency, capacity=0) as server:
+        connector = aiohttp.TCPConnector(limit=0)  # no client-side cap on connections
+        timeout = aiohttp.ClientTimeout(total=request_timeout)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+            async def get(n: int) -> None:
+                async with session.get(server.url(f"/items/{n}")) as response:
+                    await response.read()
+                    response.raise_for_status()
+
+            for c in concurrencies:
+                count = jobs(c)
+                expected = latency * -(-count // c)  # rounds x latency
+                async with asyncio.timeout(30 + 10 * expected):  # nothing hangs, however slow
+                    await measure(get, jobs=c, concurrency=c)  # warm-up: open c connections
+                    server.reset_stats()
+                    m = await measure(get, jobs=count, concurrency=c)
+                row = ServerRow(c, m.jobs, m.elapsed, m.p50, m.p95, m.errors, server.stats.max_in_flight, latency)
+                rows.append(row)
+                on_row(row)
+    return rows
+
+
+def server_header(latency: float = SERVER_LATENCY) -> list[str]:
+    return [
+        f"Lab server throughput (in-process LabServer, latency {latency * 1000:g} ms, capacity off, real clock)",
+        f"{'c':>4} {'requests':>9} {'req/s':>9} {'bound':>9} {'% bound':>8} {'p50 ms':>8} {'p95 ms':>8} {'in flight':>9} {'errors':>7}",
+        f"{'-' * 4} {'-' * 9} {'-' * 9} {'-' * 9} {'-' * 8} {'-' * 8} {'-' * 8} {'-' * 9} {'-' * 7}",
+    ]
+
+
+def format_server_row(row: ServerRow) -> str:
+    mark = "" if row.ok() else "  <- below"
+    return (
+        f"{row.concurrency:>4} {row.requests:>9} {row.throughput:>9.1f} {row.bound:>9.1f} {format_share(row.share):>8} "
+        f"{row.p50 * 1000:>8.1f} {row.p95 * 1000:>8.1f} {row.max_in_flight:>9} {row.errors:>7}{mark}"
+    )
+
+
+def server_summary(rows: Sequence[ServerRow], *, target: float = SERVER_TARGET) -> tuple[str, bool]:
+    if not rows:
+        return f"no rows measured: {verdict(False)}", False
+    ok = all(row.ok(target) for row in rows)
+    worst = min(rows, key=lambda row: row.share)
+    return (f"every row at least {target * 100:g}% of c / latency, no errors: {verdict(ok)} "
+            f"(lowest {format_share(worst.share)} at c = {worst.concurrency})"), ok
+
+
+def server_table(*, out=print) -> tuple[bool, bool]:
+    """Measure and print table 2. Returns (every request succeeded, every row met the target)."""
+    for line in server_header():
+        out(line)
+    rows = asyncio.run(server_rows(on_row=lambda row: out(format_server_row(row))))
+    line, ok = server_summary(rows)
+    out(line)
+    return all(row.errors == 0 for row in rows), ok
+
+
+# -- command line ----------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage block, exit status 2
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python tools/bench.py",
+        description="Notebook execution times against the kernel-start floor, and lab-server "
+                    "throughput against Little's law. Reports; exits 0 even when a target is missed.",
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--notebooks-only", action="store_true", help="only table 1, notebook execution times")
+    which.add_argument("--server-only", action="store_true", help="only table 2, lab-server throughput")
+    parser.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
+                        help="execute each notebook N times and keep the median (default: %(default)s)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    paths = sorted(NOTEBOOK_DIR.glob(NOTEBOOK_GLOB))
+    if not args.server_only and not paths:
+        print(f"{_parser().prog}: error: no notebooks match {NOTEBOOK_DIR / NOTEBOOK_GLOB}", file=sys.stderr)
+        return 2
+
+    def out(line: str = "") -> None:
+        print(line, flush=True)
+
+    versions = ", ".join(f"{name} {_version(name)}" for name in ("nbclient", "ipykernel", "aiohttp"))
+    out(f"asyncio patterns bench - Python {platform.python_version()}, {_cpus()} CPUs, {versions}")
+    measured, met = True, True
+    if not args.server_only:
+        out("")
+        ran, ok = notebook_table(paths, repeat=args.repeat, out=out)
+        measured, met = measured and ran, met and ok
+    if not args.notebooks_only:
+        out("")
+        try:
+            ran, ok = server_table(out=out)
+        except (TimeoutError, OSError) as error:
+            out(f"lab server: could not measure: {type(error).__name__}: {error}")
+            ran, ok = False, False
+        measured, met = measured and ran, met and ok
+    if not measured:
+        return 1
+    return 1 if args.strict and not met else 0
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
