@@ -82,18 +82,25 @@ def sweep_plot(
     """Throughput (left) and p50/p95 latency (right) against a knob such as concurrency.
 
     ``theory`` (and ``latency_theory``) are drawn dashed: a list of values at ``xs`` or a
-    function of x. Returns the two axes.
+    function of x. ``logx`` spaces x by powers of two, so every x must be > 0. Returns the two axes.
     """
-    if len(xs) != len(results) or not xs:
+    # Every check comes before the figure exists, so bad input leaves no empty figure behind.
+    if not xs:
+        raise ValueError("nothing to plot: pass at least one x value and its measurement")
+    if len(xs) != len(results):
         raise ValueError(f"need one measurement per x value, got {len(results)} for {len(xs)}")
+    if logx and min(xs) <= 0:
+        raise ValueError(f"logx needs every x value > 0, got {min(xs)}; drop that point or use logx=False")
+    throughput_theory = None if theory is None else _theory_values(theory, xs)
+    latency_theory_ms = None if latency_theory is None else [v * 1000 for v in _theory_values(latency_theory, xs)]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     left.plot(xs, [r.throughput for r in results], "o-", label="measured")
     right.plot(xs, [r.p50 * 1000 for r in results], "o-", label="p50")
     right.plot(xs, [r.p95 * 1000 for r in results], "s-", label="p95")
-    if theory is not None:
-        left.plot(xs, _theory_values(theory, xs), "k--", label=theory_label)
-    if latency_theory is not None:
-        right.plot(xs, [v * 1000 for v in _theory_values(latency_theory, xs)], "k--", label=theory_label)
+    if throughput_theory is not None:
+        left.plot(xs, throughput_theory, "k--", label=theory_label)
+    if latency_theory_ms is not None:
+        right.plot(xs, latency_theory_ms, "k--", label=theory_label)
     left.set_ylabel("throughput (jobs/s)")
     right.set_ylabel("latency (ms)")
     for ax in (left, right):
