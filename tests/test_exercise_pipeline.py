@@ -187,7 +187,7 @@ def test_not_a_function():
 @pytest.mark.parametrize("kwargs, message", [
     ({"items": 1}, "items must be a whole number >= 2, got 1"),
     ({"workers": 0}, "workers must be a whole number >= 1, got 0"),
-    ({"timeout": 0}, "timeout must be > 0 seconds, got 0"),
+    ({"timeout": 0}, "timeout must be a number of seconds > 0, got 0"),
 ])
 def test_bad_arguments_say_what_to_change(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from .clock import run_real, run_virtual
-from .races import _check_seconds, _check_whole
+from .checks import seconds, whole_number
 from .trace import Trace
 
 __all__ = ["BoundedBuffer", "handoff_demo", "handoff_rate"]
@@ -38,7 +38,7 @@ class BoundedBuffer(Generic[T]):
     """
 
     def __init__(self, maxsize: int) -> None:
-        _check_whole("maxsize", maxsize)
+        whole_number("maxsize", maxsize)
         self.maxsize = maxsize
         self._items: deque[T] = deque()
         lock = asyncio.Lock()
@@ -112,10 +112,10 @@ def handoff_demo(kind: str = "condition", *, items: int = 8, maxsize: int = 2,
     """A producer that makes an item every ``produce`` s and a consumer that works ``work`` s
     per item, through a buffer of ``maxsize`` (``kind`` is ``"condition"`` for
     :class:`BoundedBuffer` or ``"queue"`` for ``asyncio.Queue``), in virtual time."""
-    _check_whole("items", items)
-    _check_whole("maxsize", maxsize)
-    _check_seconds("produce", produce)
-    _check_seconds("work", work)
+    whole_number("items", items)
+    whole_number("maxsize", maxsize)
+    seconds("produce", produce)
+    seconds("work", work)
     _make(kind, 1)
     return run_virtual(_handoff(kind, items, maxsize, produce, work))
 
@@ -141,10 +141,10 @@ async def _rate(kind: str, items: int, maxsize: int) -> float:
 def handoff_rate(kind: str, maxsizes: Sequence[int], *, items: int = 5000, repeat: int = 3) -> list[float]:
     """Items per second from one producer to one consumer through each ``maxsize``, in real
     time: the best of ``repeat`` runs of ``items`` items (the best is the least disturbed)."""
-    _check_whole("items", items)
-    _check_whole("repeat", repeat)
+    whole_number("items", items)
+    whole_number("repeat", repeat)
     for size in maxsizes:
-        _check_whole("maxsize", size)
+        whole_number("maxsize", size)
     _make(kind, 1)  # validates kind before any run
 
     async def all_sizes() -> list[float]:

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from .clock import run_virtual
-from .races import _check_whole
+from .checks import whole_number
 from .trace import Trace
 
 __all__ = ["StolenItemResult", "herd_demo", "herd_theory", "stolen_item_demo"]
@@ -130,5 +130,5 @@ async def _herd(waiters: int, notify_all: bool) -> int:
 
 def herd_demo(waiters: int, notify_all: bool = True) -> int:
     """How many times consumers woke up while ``waiters`` items were handed to ``waiters`` consumers."""
-    _check_whole("waiters", waiters)
+    whole_number("waiters", waiters)
     return run_virtual(_herd(waiters, bool(notify_all)))

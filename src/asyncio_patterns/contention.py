@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 
 from .clock import run_virtual
 from .measure import Measurement, measure
-from .races import _check_seconds, _check_whole
+from .checks import seconds, whole_number
 
 __all__ = ["ContentionSweep", "contention_plot", "contention_sweep", "contention_theory"]
 
@@ -77,11 +77,11 @@ def contention_sweep(tasks: Sequence[int], *, critical: float, outside: float = 
     if not tasks:
         raise ValueError("tasks must list at least one number of tasks, e.g. [1, 2, 4, 8]")
     for n in tasks:
-        _check_whole("tasks", n)
-    _check_seconds("critical", critical)
-    _check_seconds("outside", outside)
-    _check_whole("locks", locks)
-    _check_whole("jobs", jobs)
+        whole_number("tasks", n)
+    seconds("critical", critical)
+    seconds("outside", outside)
+    whole_number("locks", locks)
+    whole_number("jobs", jobs)
     results = run_virtual(_sweep(tasks, critical, outside, locks, jobs))
     return ContentionSweep(tuple(tasks), critical, outside, locks, tuple(results))
 

@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass
 
 from .clock import run_virtual
-from .races import _check_seconds, _check_whole
+from .checks import seconds, whole_number
 from .trace import Trace
 
 __all__ = ["DeadlockResult", "deadlock_demo"]
@@ -93,10 +93,10 @@ def deadlock_demo(locks: int = 2, ordered: bool = False, timeout: float | None =
     seconds; with ``timeout=None`` it waits for ever and the virtual clock raises
     :class:`~asyncio_patterns.Deadlock` (where real asyncio would hang).
     """
-    _check_whole("locks", locks, minimum=2)
+    whole_number("locks", locks, minimum=2)
     if locks > len(NAMES):
         raise ValueError(f"locks must be <= {len(NAMES)}, got {locks}")
     if timeout is not None:
-        _check_seconds("timeout", timeout)
-    _check_seconds("hold", hold)
+        seconds("timeout", timeout)
+    seconds("hold", hold)
     return run_virtual(_transfers(locks, bool(ordered), timeout, hold))

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from .clock import run_virtual
-from .races import _check_seconds
+from .checks import seconds
 from .trace import Trace
 
 __all__ = ["HandoverResult", "handover_race", "locked"]
@@ -127,6 +127,6 @@ def handover_race(method: str = "wait_for", *, hold: float = 0.1, work: float = 
     """
     if method not in ("wait_for", "timeout"):
         raise ValueError(f"method must be 'wait_for' or 'timeout', got {method!r}")
-    _check_seconds("hold", hold)
-    _check_seconds("work", work)
+    seconds("hold", hold)
+    seconds("work", work)
     return run_virtual(_handover(method, hold, work))

@@ -11,6 +11,8 @@ import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from .checks import whole_number
+
 __all__ = ["Measurement", "measure", "percentile", "sweep"]
 
 
@@ -62,11 +64,6 @@ class Measurement:
         return text + (f", {self.errors} errors" if self.errors else "")
 
 
-def _check_count(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-
-
 async def measure(job: Callable[[int], Awaitable[object]], *, jobs: int = 100, concurrency: int = 10) -> Measurement:
     """Run ``job(0) .. job(jobs - 1)`` with at most ``concurrency`` running at once.
 
@@ -74,8 +71,8 @@ async def measure(job: Callable[[int], Awaitable[object]], *, jobs: int = 100, c
     stays flat however many jobs there are. A job that raises counts as an error and
     the run goes on; its latency is still recorded.
     """
-    _check_count("jobs", jobs)
-    _check_count("concurrency", concurrency)
+    whole_number("jobs", jobs)
+    whole_number("concurrency", concurrency)
     loop = asyncio.get_running_loop()
     numbers = iter(range(jobs))
     latencies: list[float] = []

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 
+from .checks import seconds, whole_number
 from .clock import run_virtual
 from .plots import timeline
 from .trace import Trace
@@ -30,19 +31,9 @@ WAITING = "waiting for the lock"
 COLORS = {WAITING: "#c7c7c7", AWAITING: "#ff7f0e"}  # the same colours in every run
 
 
-def _check_whole(name: str, value: object, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-
-
-def _check_seconds(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-
-
 def first_lanes(trace: Trace, lanes: int) -> Trace:
     """A copy of ``trace`` with only its first ``lanes`` lanes (a readable timeline of a big run)."""
-    _check_whole("lanes", lanes)
+    whole_number("lanes", lanes)
     keep = set(trace.lanes()[:lanes])
     small = Trace()
     for span in sorted(trace.spans, key=lambda s: s.start):
@@ -140,9 +131,9 @@ def race_demo(tasks: int = 100, use_lock: bool = False, delay: float = 0.01, spa
     holds an ``asyncio.Lock`` from its read to its write. Deterministic: the same
     arguments give the same total every run.
     """
-    _check_whole("tasks", tasks)
-    _check_seconds("delay", delay)
-    _check_seconds("spacing", spacing)
+    whole_number("tasks", tasks)
+    seconds("delay", delay)
+    seconds("spacing", spacing)
     return run_virtual(_race(tasks, bool(use_lock), float(delay), float(spacing)))
 
 
@@ -176,8 +167,8 @@ def thread_race(threads: int = 4, increments: int = 500, use_lock: bool = False)
     plus one. Without a lock updates are lost, by an amount that changes from run to
     run; with ``use_lock=True`` the total is exact.
     """
-    _check_whole("threads", threads)
-    _check_whole("increments", increments)
+    whole_number("threads", threads)
+    whole_number("increments", increments)
     lock = threading.Lock() if use_lock else contextlib.nullcontext()
     start = threading.Barrier(threads, timeout=10)
     total = 0

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from .clock import run_virtual
-from .races import _check_seconds, _check_whole
+from .checks import seconds, whole_number
 from .trace import Trace
 
 __all__ = ["BarrierResult", "PulseResult", "barrier_demo", "polling_latency", "polling_plot", "pulse_demo"]
@@ -100,9 +100,9 @@ def pulse_demo(signals: int = 4, interval: float = 0.1, work: float = 0.15,
     the consumer is busy wakes no one. With ``True`` the producer only sets and the consumer
     clears when it wakes, so no signal is lost (several may be handled in one wake-up).
     """
-    _check_whole("signals", signals)
+    whole_number("signals", signals)
     for name, value in (("interval", interval), ("work", work), ("patience", patience)):
-        _check_seconds(name, value)
+        seconds(name, value)
     return run_virtual(_pulses(signals, interval, work, bool(consumer_clears), patience))
 
 
@@ -157,8 +157,8 @@ def barrier_demo(parties: int = 3, rounds: int = 2, *, fail: bool = False, abort
     ``barrier.abort()`` if ``abort`` is true, and the others get ``BrokenBarrierError``;
     without it they wait for ever, and the virtual clock raises ``Deadlock``.
     """
-    _check_whole("parties", parties)
-    _check_whole("rounds", rounds)
+    whole_number("parties", parties)
+    whole_number("rounds", rounds)
     return run_virtual(_barrier(parties, rounds, bool(fail), bool(abort)))
 
 
@@ -194,9 +194,9 @@ def polling_latency(intervals: Sequence[float], *, trials: int = 200, seed: int 
     """For each polling ``interval`` (0 means ``await event.wait()`` instead), the mean delay
     between the flag being set (at a random moment in the first second) and the worker
     noticing, and the mean number of checks per wait. In virtual time."""
-    _check_whole("trials", trials)
+    whole_number("trials", trials)
     for interval in intervals:
-        _check_seconds("interval", interval)
+        seconds("interval", interval)
 
     async def all_intervals() -> list[tuple[float, float]]:
         return [await _latency(i, trials, seed) for i in intervals]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .clock import run_real
-from .races import _check_seconds
+from .checks import seconds
 
 __all__ = ["SIGNAL_MODES", "WakeResult", "signal_set_demo", "thread_set_demo"]
 
@@ -78,8 +78,8 @@ def thread_set_demo(safe: bool = False, *, set_after: float = 0.05, timeout: flo
     ``select()`` until its only timer, the timeout. ``safe=False`` calls ``event.set()`` in
     the thread; ``safe=True`` calls ``loop.call_soon_threadsafe(event.set)``.
     """
-    _check_seconds("set_after", set_after)
-    _check_seconds("timeout", timeout)
+    seconds("set_after", set_after)
+    seconds("timeout", timeout)
     if timeout <= set_after:
         raise ValueError(f"timeout must be longer than set_after, got timeout={timeout} set_after={set_after}")
     woke_after = run_real(_wait_for_thread(bool(safe), set_after, timeout))
@@ -93,8 +93,8 @@ def signal_set_demo(*, send_after: float = 0.05, timeout: float = 0.2) -> list[W
     Signal handlers run in a process's main thread, which in a notebook belongs to the
     kernel, so this runs in a fresh Python process. Unix only (Windows has no SIGUSR1).
     """
-    _check_seconds("send_after", send_after)
-    _check_seconds("timeout", timeout)
+    seconds("send_after", send_after)
+    seconds("timeout", timeout)
     if not hasattr(signal, "SIGUSR1"):
         raise RuntimeError("this demo needs SIGUSR1, which Windows does not have; on Windows, read along")
     script = Path(__file__).with_name("_signal_child.py")

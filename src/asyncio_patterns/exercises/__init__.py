@@ -7,9 +7,10 @@ Checks run the learner's code under a timeout, so a hang becomes a verdict too.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
-__all__ = ["Verdict"]
+__all__ = ["Verdict", "not_a_function"]
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,11 @@ class Verdict:
 
     def __repr__(self) -> str:
         return ("Correct: " if self.passed else "Not yet: ") + self.message
+
+
+def not_a_function(given: object, call: str) -> Verdict:
+    """The verdict for passing something other than a function, e.g. ``check_x(x())``."""
+    if inspect.iscoroutine(given):
+        given.close()  # never to be run: closing it avoids a "never awaited" warning
+        return Verdict(False, f"pass your function itself, {call}, not a coroutine made by calling it")
+    return Verdict(False, f"pass your function itself, {call}, not a {type(given).__name__}")

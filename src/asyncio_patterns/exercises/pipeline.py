@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checks import seconds, whole_number
 from ..clock import Deadlock, run_virtual
-from . import Verdict
+from . import Verdict, not_a_function
 
 __all__ = ["Page", "ParseError", "Parsed", "check_pipeline"]
 
@@ -261,17 +262,11 @@ def check_pipeline(pipeline: Callable, *, items: int = 30, workers: int = 3, tim
     ``items`` is how many items the main run feeds in (0..items-1), ``workers`` how many
     tasks each stage should have, and ``timeout`` the virtual seconds each run may take.
     """
-    if isinstance(items, bool) or not isinstance(items, int) or items < 2:
-        raise ValueError(f"items must be a whole number >= 2, got {items!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    whole_number("items", items, minimum=2)
+    whole_number("workers", workers)
+    seconds("timeout", timeout, positive=True)
     if not callable(pipeline):
-        if inspect.iscoroutine(pipeline):
-            pipeline.close()  # never to be run: closing it avoids a "never awaited" warning
-            return Verdict(False, f"pass your function itself, check_pipeline(pipeline), not a coroutine made by calling it")
-        return Verdict(False, f"pass your function itself, check_pipeline(pipeline), not a {type(pipeline).__name__}")
+        return not_a_function(pipeline, "check_pipeline(pipeline)")
 
     # 1. The main run: every item once, the right number of workers, nothing left running.
     stages, feed = _Stages(), list(range(items))

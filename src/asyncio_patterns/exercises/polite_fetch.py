@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..checks import seconds, whole_number
 from ..clock import run_real
 from ..labserver import LabServer, LabStats
-from . import Verdict
+from . import Verdict, not_a_function
 
 __all__ = ["check_polite_fetch"]
 
@@ -151,9 +152,8 @@ def check_polite_fetch(
     ``timeout`` defaults to four times the time the limits need, and at least 10 s.
     The run takes about ``urls / per_second`` seconds of real time when it is right.
     """
-    for name, value in (("urls", urls), ("max_in_flight", max_in_flight)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    whole_number("urls", urls)
+    whole_number("max_in_flight", max_in_flight)
     if not per_second > 0:
         raise ValueError(f"per_second must be > 0, got {per_second!r}")
     if urls <= per_second:
@@ -161,12 +161,8 @@ def check_polite_fetch(
                          "arrivals per whole second, so a shorter run cannot show the rate")
     if timeout is None:
         timeout = max(10.0, 4 * urls / per_second)
-    if not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    seconds("timeout", timeout, positive=True)
     if not callable(fetch_all):
-        if inspect.iscoroutine(fetch_all):
-            fetch_all.close()  # never to be run: closing it avoids a "never awaited" warning
-            return Verdict(False, f"pass your function itself, check_polite_fetch(fetch_all), not a coroutine made by calling it")
-        return Verdict(False, f"pass your function itself, check_polite_fetch(fetch_all), not a {type(fetch_all).__name__}")
+        return not_a_function(fetch_all, "check_polite_fetch(fetch_all)")
     run = run_real(_run(fetch_all, urls, max_in_flight, per_second, timeout, latency=latency, jitter=jitter, seed=0))
     return _judge(run, urls, max_in_flight, per_second, timeout)

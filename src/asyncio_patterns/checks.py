@@ -1,0 +1,22 @@
+"""Argument checks shared by the helpers: a bad value raises ``ValueError`` with one line
+that names the argument, says what it must be and shows what was given."""
+
+from __future__ import annotations
+
+__all__ = ["seconds", "whole_number"]
+
+
+def whole_number(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` if it is an ``int`` (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def seconds(name: str, value: object, *, positive: bool = False) -> float:
+    """``value`` as a float if it is a number of seconds >= 0 (> 0 with ``positive=True``)."""
+    bound = "> 0" if positive else ">= 0"
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not (value > 0 if positive else value >= 0)):
+        raise ValueError(f"{name} must be a number of seconds {bound}, got {value!r}")
+    return float(value)
