@@ -41,7 +41,7 @@ def join_and_cancel(await_them=True, catch=True, done_in_finally=True):
         async def stage(source, work, sink):
             while True:
                 value = await source.get()
-                if not done_in_finally:  # the seed's shape: an error skips task_done()
+                if not done_in_finally:  # the textbook shape: an error skips task_done()
                     sink(await work(value))
                     source.task_done()
                     continue

@@ -3,7 +3,7 @@ import asyncio
 from asyncio_patterns.exercises.start_signal import check_start_together
 
 
-async def seed_shape(setup, workers):
+async def textbook_shape(setup, workers):
     start = asyncio.Event()
     await setup()
     start.set()
@@ -70,8 +70,8 @@ async def swallows_the_error(setup, workers):
         return None
 
 
-def test_the_seed_shape_fails_because_workers_start_late():
-    verdict = check_start_together(seed_shape)
+def test_the_textbook_shape_fails_because_workers_start_late():
+    verdict = check_start_together(textbook_shape)
     assert not verdict and "only began preparing at t=0.20 s" in verdict.message
 
 
