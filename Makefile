@@ -1,7 +1,7 @@
 # make lab   - set up .venv and open JupyterLab on the start-here notebook (PORT=8888, LAB_ROOT=., LAB_ARGS=...)
 # make test  - set up .venv, run the unit tests and every notebook under strict nbval
 # make notebooks - re-execute every notebook in place (refreshes stored outputs)
-# make bench - notebook execution times and lab-server throughput tables
+# make bench - notebook execution times and lab-server throughput tables (BENCH_ARGS=--server-only)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -44,7 +44,7 @@ notebooks: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py notebooks/*.ipynb
 
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

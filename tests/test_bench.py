@@ -7,12 +7,18 @@ tests check that what it prints is computed from what it measured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
+import math
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from asyncio_patterns.measure import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,36 +37,151 @@ bench = _load_bench()
 # -- lab-server table ----------------------------------------------------------------
 
 
-def test_server_rows_are_computed_from_what_was_measured():
+def _worker(answered: list[float], seconds: float = 0.05) -> tuple:
+    """One worker's requests in the window, answered at the given times, each ``seconds`` long."""
+    return tuple(bench.Request(t - seconds, t) for t in answered)
+
+
+def test_server_rows_are_computed_from_what_was_measured(monkeypatch):
+    staggers, real_run_workers = [], bench.run_workers
+
+    async def run_workers(fetch, concurrency, *, stagger, stop_at):
+        staggers.append(stagger)
+        return await real_run_workers(fetch, concurrency, stagger=stagger, stop_at=stop_at)
+
+    monkeypatch.setattr(bench, "run_workers", run_workers)
     # 4 before 1: the counters are reset between levels, so c = 1 must see one in flight
-    rows = asyncio.run(bench.server_rows((4, 1), latency=0.05, jobs=lambda c: 5 * c))
+    window = 0.3
+    with bench.lab_server_process() as server:
+        rows = asyncio.run(bench.server_rows(server.base_url, (4, 1), window=window))
     assert [row.concurrency for row in rows] == [4, 1]
+    assert staggers == [pytest.approx(0.05 / 4), pytest.approx(0.05)]  # spread over one latency
     for row in rows:
         c = row.concurrency
-        assert row.requests == 5 * c and row.errors == 0
-        assert row.max_in_flight == c  # the server saw exactly c at once: warm-up not counted, no cap
-        assert row.elapsed >= 5 * 0.05 * 0.95  # five rounds of 50 ms cannot take less
-        assert row.throughput == pytest.approx(row.requests / row.elapsed)
+        assert row.errors == 0 and row.max_in_flight == c  # the server saw exactly c at once, no cap
+        assert len(row.workers) == c
+        requests = [r for worker in row.workers for r in worker]
+        assert row.requests == len(requests)
+        assert 3 * c <= row.requests <= 6 * c  # 0.3 s of 50 ms cycles: at most 6 a worker
+        assert max(r.answered for r in requests) - min(r.sent for r in requests) <= window + 1e-6
+        for worker in row.workers:
+            assert all(later.sent >= earlier.answered for earlier, later in zip(worker, worker[1:]))  # one at a time
+        assert min(r.seconds for r in requests) >= 0.05 * 0.98  # the server's 50 ms
+        rates = [(len(w) - 1) / (w[-1].answered - w[0].answered) for w in row.workers]
+        assert row.throughput == pytest.approx(sum(rates))
         assert row.bound == pytest.approx(c / 0.05)
         assert row.share == pytest.approx(row.throughput / row.bound)
-        assert 0.3 < row.share <= 1.02  # Little's law: nothing beats c / latency
-        assert 0.05 * 0.95 <= row.p50 <= row.p95 < 1.0
+        assert 0.3 < row.share and row.throughput <= row.bound * 1.02  # Little's law: nothing beats c / latency
+        assert row.p50 == pytest.approx(percentile([r.seconds for r in requests], 50))
+        assert 0.05 * 0.98 <= row.p50 <= row.p95 < 1.0
         assert bench.format_share(row.share) in bench.format_server_row(row)
 
 
+def test_a_workers_rate_is_its_cycles_over_the_time_they_took():
+    assert bench.worker_rate([0.0, 0.05, 0.10]) == pytest.approx(20.0)
+    assert bench.worker_rate([1.0, 1.05, 1.10, 1.15, 1.2]) == pytest.approx(20.0)
+    assert bench.worker_rate([0.0, 0.05, 0.15]) == pytest.approx(2 / 0.15)  # uneven cycles: their mean
+    assert bench.worker_rate([]) == 0.0 and bench.worker_rate([0.3]) == 0.0  # no rate measured: counts 0
+    with pytest.raises(ValueError, match="must increase"):
+        bench.worker_rate([0.2, 0.2])
+    # the row sums the workers' rates; a worker with a single answer adds a request but no rate
+    row = bench.ServerRow(2, 0.05, (_worker([0.10, 0.15, 0.20]), _worker([0.125])))
+    assert (row.requests, row.throughput, row.bound) == (4, pytest.approx(20.0), 40.0)
+    assert row.share == pytest.approx(0.5)
+    # counting answers in a window would give 19 or 20 a second for the same worker; its rate does not
+    assert bench.worker_rate([0.01 + 0.05 * k for k in range(20)]) == pytest.approx(20.0)
+
+
+def test_workers_are_staggered_sequential_and_count_their_errors():
+    async def run():
+        loop = asyncio.get_running_loop()
+
+        async def fetch(i):
+            await asyncio.sleep(0.02)
+            if i == 2:
+                raise ConnectionResetError("fake")
+
+        began = loop.time()
+        done, errors = await bench.run_workers(fetch, 3, stagger=0.01, stop_at=began + 0.1)
+        return began, done, errors
+
+    began, done, errors = asyncio.run(run())
+    assert done[2] == [] and errors >= 4  # every one of worker 2's requests failed, none counted as done
+    for i in (0, 1):
+        assert len(done[i]) >= 3
+        assert done[i][0].sent >= began + i * 0.01  # worker i starts i x stagger in
+        assert all(later.sent >= earlier.answered for earlier, later in zip(done[i], done[i][1:]))
+        assert done[i][-1].sent < began + 0.1  # nothing sent after stop_at
+
+
 def test_share_of_the_bound_and_the_verdict():
-    row = bench.ServerRow(concurrency=8, requests=160, elapsed=1.25, p50=0.06, p95=0.07,
-                          errors=0, max_in_flight=8, latency=0.05)
-    assert (row.throughput, row.bound, row.share) == (128.0, 160.0, 0.8)
+    cycles = [0.0625 * k for k in range(17)]  # 16 cycles of 62.5 ms: 16 a second
+    row = bench.ServerRow(8, 0.05, tuple(_worker(cycles) for _ in range(8)), errors=0, max_in_flight=8)
+    assert (row.throughput, row.bound) == (pytest.approx(128.0), 160.0) and row.share == pytest.approx(0.8)
+    assert row.requests == 8 * 17 and row.p50 == pytest.approx(0.05)
     assert not row.ok() and row.ok(target=0.8)
     assert "80.0%" in bench.format_server_row(row) and "<- below" in bench.format_server_row(row)
     assert bench.format_share(0.8997) == "89.9%" and bench.format_share(0.9) == "90.0%"
     assert bench.format_share(0.29) == "29.0%" and bench.format_share(1.0) == "100.0%"
-    fast = bench.ServerRow(8, 160, 1.05, 0.05, 0.05, 0, 8, 0.05)
-    assert fast.ok() and not bench.ServerRow(8, 160, 1.05, 0.05, 0.05, 1, 8, 0.05).ok()  # errors fail a row
+    fast_cycles = [0.052 * k for k in range(20)]
+    fast = bench.ServerRow(8, 0.05, tuple(_worker(fast_cycles) for _ in range(8)), errors=0, max_in_flight=8)
+    assert fast.ok() and not bench.ServerRow(8, 0.05, fast.workers, errors=1, max_in_flight=8).ok()  # errors fail a row
     line, ok = bench.server_summary([fast, row])
     assert not ok and "FAIL" in line and "80.0% at c = 8" in line
     assert bench.server_summary([fast])[1]
+    assert math.isnan(bench.ServerRow(1, 0.05, ((),)).p50)  # nothing answered in the window: no latency
+
+
+def _record_servers(monkeypatch) -> list:
+    """Make bench.lab_server_process record each server it starts; returns the record."""
+    real, started = bench.lab_server_process, []
+
+    @contextlib.contextmanager
+    def recording(**options):
+        with real(**options) as server:
+            started.append(server)
+            yield server
+
+    monkeypatch.setattr(bench, "lab_server_process", recording)
+    return started
+
+
+def test_the_server_process_is_stopped_when_a_level_fails(monkeypatch, capsys):
+    async def failing_level(*args, **options):
+        raise TimeoutError("a level that never finished")
+
+    monkeypatch.setattr(bench, "measure_level", failing_level)
+    started = _record_servers(monkeypatch)
+    assert bench.main(["--server-only"]) == 1  # a measurement that could not be made
+    out = capsys.readouterr().out
+    assert "lab server: could not measure: TimeoutError: a level that never finished" in out
+    [server] = started
+    assert server.process.poll() is not None  # stopped, and reaped
+
+
+def test_a_server_that_does_not_start_is_one_line_and_stopped(monkeypatch):
+    with pytest.raises(bench.LabServerError) as info:
+        with bench.lab_server_process(latency=-1):  # the server's own command line refuses it
+            pass
+    assert "exited with status 2" in str(info.value) and "latency" in str(info.value)
+    assert "\n" not in str(info.value)
+
+    stopped = []
+    real_stop = bench.stop_process
+    monkeypatch.setattr(bench, "stop_process", lambda process, **options: stopped.append(process) or real_stop(process))
+    with pytest.raises(bench.LabServerError, match="did not accept connections .* within 0.01 s"):
+        with bench.lab_server_process(start_timeout=0.01):  # far too short for python to start
+            pass
+    [process] = stopped
+    assert process.returncode is not None
+
+
+def test_stop_process_kills_what_ignores_sigterm():
+    ignore = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    with subprocess.Popen([sys.executable, "-c", ignore], stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout.readline() == "ready\n"
+        bench.stop_process(process, timeout=0.2)
+        assert process.returncode == -signal.SIGKILL
 
 
 # -- notebook table -------------------------------------------------------------------

@@ -15,20 +15,40 @@ the suite's total against floor x number of notebooks. Target: that ratio is at 
 For a notebook whose own ratio is above 3, its slowest cells are listed (``In [n]`` is
 the execution count a reader sees in the notebook) - the place to look first.
 
-Table 2, lab-server throughput. A LabServer (50 ms latency, capacity off) runs in this
-process on 127.0.0.1 and one aiohttp session drives it with a fixed set of c workers
-(``asyncio_patterns.measure``), for c = 1, 2, 4, ..., 64, on the real clock. Each level
-opens its c connections in a warm-up first, then the server's counters are reset and
-max(20, 20 c) requests are timed (about one second per level). Little's law caps
+Table 2, lab-server throughput. The lab server runs in its own process, started the way
+an instructor starts it (``python -m asyncio_patterns.labserver``, 50 ms latency; jitter,
+capacity, failures and rate limit off) on a free port of 127.0.0.1, and is stopped when
+the table is done, whatever happened. In its own process it has its own event loop, so
+the table measures the server, not a client sharing the server's loop. One aiohttp
+session drives it with c workers, for c = 1, 2, 4, ..., 64, on the real clock; each
+worker sends one request after another.
+
+Worker i sends its first request i x latency / c seconds into the level, so the c
+requests are spread over the 50 ms as independent clients' are. Workers that all start
+at the same instant form a convoy: each round's c replies reach the client together and
+queue for its one event loop, and what is measured is then the client's CPU, not the
+server. (With client and server sharing one event loop, as in a lesson, such a
+convoy costs 15-25% of the bound at c = 64; against a server in its own process it mostly
+dissolves after the first rounds, but staggering keeps it out by construction.) Each level
+resets the server's counters, runs a warm-up of two latencies (connections open, every
+worker running), then a one-second measuring window of steady state; only requests both
+sent and answered inside the window count.
+
+Throughput is the sum of the workers' rates, each computed exactly: a worker whose n
+requests in the window were answered at t1 .. tn went through n - 1 cycles in tn - t1
+seconds (a worker with fewer than two counts 0). Counting answers in a fixed window
+instead would be off by up to one request per worker, 5% at c = 1. Little's law caps
 throughput at c / latency; "% bound" is the measured throughput as a share of that cap,
-and every row should reach 90%. "in flight" is the server's own count of the most
-requests it was handling at once, which should equal c. Client and server share one
-event loop, as they do in a lesson's notebook, so the client's cost per request is part
-of what is measured.
+and every row should reach 90%. (The HTTP round trip and the server's timer add a
+millisecond or two to every 50 ms cycle, so even c = 1 stays near 96%.) p50 and p95 are
+the latencies of the requests in the window. "in flight" is the server's own count of
+the most requests it was handling at once, which should equal c. A request that fails or
+takes over 10 s is an error and fails its row.
 
 A target missed prints FAIL but the exit status stays 0: the bench reports, it does not
 gate (timings depend on the machine). ``--strict`` makes a FAIL exit 1. A measurement
-that could not be made (a notebook that raised, a request that failed or timed out)
+that could not be made (a notebook that raised, a lab server that did not start, a
+request that failed or timed out)
 always exits 1; bad command-line input exits 2.
 """
 
@@ -36,13 +56,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +84,10 @@ SERVER_LATENCY = 0.05
 CONCURRENCIES = (1, 2, 4, 8, 16, 32, 64)
 SERVER_TARGET = 0.90  # share of the Little's-law bound, at least, at every concurrency
 REQUEST_TIMEOUT = 10.0  # seconds for one request before it counts as failed
+WARMUP_LATENCIES = 2  # each level's warm-up before its measuring window, in server latencies
+MEASURING_WINDOW = 1.0  # seconds of steady state measured per level
+SERVER_START_TIMEOUT = 10.0  # seconds for the server process to accept connections
+SERVER_STOP_TIMEOUT = 5.0  # seconds after SIGTERM before the server process is killed
 
 
 # -- table 1: notebooks ------------------------------------------------------------
@@ -240,20 +269,125 @@ def notebook_table(paths: Sequence[Path], *, repeat: int = 1, out=print) -> tupl
 # -- table 2: lab server -------------------------------------------------------------
 
 
+class LabServerError(RuntimeError):
+    """The lab server process did not start, or one of its own routes (/reset, /stats) failed."""
+
+
+@dataclass(frozen=True)
+class LabProcess:
+    """A lab server running in its own process, serving at ``base_url``."""
+
+    process: subprocess.Popen
+    base_url: str
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def lab_server_command(port: int, latency: float) -> list[str]:
+    """The instructors' command line: only latency, capacity, failures and rate limit off."""
+    return [
+        sys.executable, "-m", "asyncio_patterns.labserver", "--port", str(port), "--latency", str(latency),
+        "--jitter", "0", "--capacity", "0", "--failure-rate", "0", "--rate-limit", "0",
+    ]
+
+
+@contextlib.contextmanager
+def lab_server_process(*, latency: float = SERVER_LATENCY, start_timeout: float = SERVER_START_TIMEOUT):
+    """Run the lab server in its own process for the ``with`` block; it is stopped however the block ends."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(lab_server_command(port, latency), stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            wait_until_serving(process, base_url, stderr, timeout=start_timeout)
+            yield LabProcess(process, base_url)
+        finally:
+            stop_process(process)
+
+
+def wait_until_serving(process: subprocess.Popen, base_url: str, stderr, *, timeout: float) -> None:
+    """Poll ``GET /`` until the server answers; LabServerError (one line) if it exits or ``timeout`` s pass."""
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never via a proxy
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            stderr.seek(0)
+            said = stderr.read().decode(errors="replace").strip().splitlines()
+            raise LabServerError(f"the lab server exited with status {process.returncode} before serving"
+                                 + (f": {said[-1]}" if said else ""))
+        try:
+            with no_proxy.open(base_url + "/", timeout=1.0) as response:
+                response.read()
+            return
+        except urllib.error.HTTPError as error:
+            error.close()
+            raise LabServerError(f"{base_url}/ answered {error.code}: not the lab server") from None
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise LabServerError(f"the lab server did not accept connections on {base_url} "
+                                     f"within {timeout:g} s") from None
+            time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen, *, timeout: float = SERVER_STOP_TIMEOUT) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` s; it is always reaped."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request a worker sent and got a successful answer to, on the event loop's clock."""
+
+    sent: float
+    answered: float
+
+    @property
+    def seconds(self) -> float:
+        return self.answered - self.sent
+
+
+def worker_rate(answered: Sequence[float]) -> float:
+    """Requests per second one worker completed: n answer times in order make n - 1 cycles in last - first seconds.
+
+    Fewer than two answers measure no rate and count as 0, which can only understate throughput.
+    """
+    if len(answered) < 2:
+        return 0.0
+    span = answered[-1] - answered[0]
+    if span <= 0:
+        raise ValueError(f"answer times must increase, got {answered[0]!r} .. {answered[-1]!r}")
+    return (len(answered) - 1) / span
+
+
 @dataclass(frozen=True)
 class ServerRow:
+    """One concurrency level: what was measured, and the numbers of table 2 computed from it."""
+
     concurrency: int
-    requests: int
-    elapsed: float  # seconds for the timed requests
-    p50: float  # seconds
-    p95: float
-    errors: int
-    max_in_flight: int  # as the server counted it
     latency: float  # the server's configured latency
+    workers: tuple[tuple[Request, ...], ...]  # each worker's requests sent and answered inside the window
+    errors: int = 0  # failed requests in the whole level, warm-up included
+    max_in_flight: int = 0  # as the server counted it
+
+    @property
+    def requests(self) -> int:
+        return sum(len(worker) for worker in self.workers)
 
     @property
     def throughput(self) -> float:
-        return self.requests / self.elapsed
+        """Requests per second: the workers' steady rates, summed."""
+        return sum(worker_rate([request.answered for request in worker]) for worker in self.workers)
 
     @property
     def bound(self) -> float:
@@ -264,6 +398,21 @@ class ServerRow:
     def share(self) -> float:
         return self.throughput / self.bound
 
+    def latency_percentile(self, q: float) -> float:
+        """Seconds, over the requests in the window; nan when there are none."""
+        from asyncio_patterns.measure import percentile
+
+        seconds = [request.seconds for worker in self.workers for request in worker]
+        return percentile(seconds, q) if seconds else math.nan
+
+    @property
+    def p50(self) -> float:
+        return self.latency_percentile(50)
+
+    @property
+    def p95(self) -> float:
+        return self.latency_percentile(95)
+
     def ok(self, target: float = SERVER_TARGET) -> bool:
         return self.errors == 0 and self.share >= target
 
@@ -273,52 +422,92 @@ def format_share(share: float) -> str:
     return f"{math.floor(share * 1000 + 1e-9) / 10:.1f}%"
 
 
-def default_jobs(concurrency: int) -> int:
-    """About one second of requests at 50 ms each: 20 rounds of c."""
-    return max(20, 20 * concurrency)
+async def run_workers(fetch: Callable[[int], Awaitable[object]], concurrency: int, *, stagger: float,
+                      stop_at: float) -> tuple[list[list[Request]], int]:
+    """Worker i waits i x ``stagger`` s, then calls ``fetch(i)`` over and over until the loop's clock reaches ``stop_at``.
+
+    Returns each worker's successful requests, in order, and how many requests raised.
+    """
+    loop = asyncio.get_running_loop()
+    done: list[list[Request]] = [[] for _ in range(concurrency)]
+    errors = 0
+
+    async def worker(i: int) -> None:
+        nonlocal errors
+        await asyncio.sleep(i * stagger)
+        while (sent := loop.time()) < stop_at:
+            try:
+                await fetch(i)
+            except Exception:
+                errors += 1
+            else:
+                done[i].append(Request(sent, loop.time()))
+
+    async with asyncio.TaskGroup() as group:
+        for i in range(concurrency):
+            group.create_task(worker(i))
+    return done, errors
+
+
+async def server_call(session, method: str, url: str) -> dict:
+    """The JSON answer of one of the server's own routes (/reset, /stats); LabServerError if it fails."""
+    import aiohttp
+
+    try:
+        async with session.request(method, url) as response:
+            response.raise_for_status()
+            return await response.json()
+    except aiohttp.ClientError as error:
+        raise LabServerError(f"{method} {url}: {type(error).__name__}: {error}") from None
+
+
+async def measure_level(session, base_url: str, concurrency: int, *, latency: float = SERVER_LATENCY,
+                        window: float = MEASURING_WINDOW) -> ServerRow:
+    """One row: reset the server's counters, warm up, keep only the requests sent and answered inside the window."""
+    async def fetch(i: int) -> None:
+        async with session.get(f"{base_url}/items/{i}") as response:
+            await response.read()
+            response.raise_for_status()
+
+    await server_call(session, "POST", f"{base_url}/reset")
+    loop = asyncio.get_running_loop()
+    window_start = loop.time() + WARMUP_LATENCIES * latency
+    window_end = window_start + window
+    done, errors = await run_workers(fetch, concurrency, stagger=latency / concurrency, stop_at=window_end)
+    max_in_flight = (await server_call(session, "GET", f"{base_url}/stats"))["max_in_flight"]
+    in_window = tuple(tuple(r for r in worker if window_start <= r.sent and r.answered <= window_end) for worker in done)
+    return ServerRow(concurrency, latency, in_window, errors, max_in_flight)
 
 
 async def server_rows(
+    base_url: str,
     concurrencies: Iterable[int] = CONCURRENCIES,
     *,
     latency: float = SERVER_LATENCY,
-    jobs: Callable[[int], int] = default_jobs,
+    window: float = MEASURING_WINDOW,
     request_timeout: float = REQUEST_TIMEOUT,
     on_row: Callable[[ServerRow], object] = lambda row: None,
 ) -> list[ServerRow]:
-    """Measure one row per concurrency against an in-process LabServer; see the module docstring."""
+    """Measure one row per concurrency against the lab server at ``base_url``; see the module docstring."""
     import aiohttp
 
-    from asyncio_patterns import measure
-    from asyncio_patterns.labserver import LabServer
-
+    connector = aiohttp.TCPConnector(limit=0)  # no client-side cap on connections
+    timeout = aiohttp.ClientTimeout(total=request_timeout)
     rows = []
-    async with LabServer(latency=latency, capacity=0) as server:
-        connector = aiohttp.TCPConnector(limit=0)  # no client-side cap on connections
-        timeout = aiohttp.ClientTimeout(total=request_timeout)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-            async def get(n: int) -> None:
-                async with session.get(server.url(f"/items/{n}")) as response:
-                    await response.read()
-                    response.raise_for_status()
-
-            for c in concurrencies:
-                count = jobs(c)
-                expected = latency * -(-count // c)  # rounds x latency
-                async with asyncio.timeout(30 + 10 * expected):  # nothing hangs, however slow
-                    await measure(get, jobs=c, concurrency=c)  # warm-up: open c connections
-                    server.reset_stats()
-                    m = await measure(get, jobs=count, concurrency=c)
-                row = ServerRow(c, m.jobs, m.elapsed, m.p50, m.p95, m.errors, server.stats.max_in_flight, latency)
-                rows.append(row)
-                on_row(row)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        for c in concurrencies:
+            level_seconds = WARMUP_LATENCIES * latency + window + request_timeout
+            async with asyncio.timeout(10 + level_seconds):  # nothing hangs, however slow
+                row = await measure_level(session, base_url, c, latency=latency, window=window)
+            rows.append(row)
+            on_row(row)
     return rows
 
 
-def server_header(latency: float = SERVER_LATENCY) -> list[str]:
+def server_header(latency: float = SERVER_LATENCY, window: float = MEASURING_WINDOW) -> list[str]:
     return [
-        f"Lab server throughput (in-process LabServer, latency {latency * 1000:g} ms, capacity off, real clock)",
+        f"Lab server throughput (own process, latency {latency * 1000:g} ms, capacity off; "
+        f"c staggered workers, {window:g} s of steady state each, real clock)",
         f"{'c':>4} {'requests':>9} {'req/s':>9} {'bound':>9} {'% bound':>8} {'p50 ms':>8} {'p95 ms':>8} {'in flight':>9} {'errors':>7}",
         f"{'-' * 4} {'-' * 9} {'-' * 9} {'-' * 9} {'-' * 8} {'-' * 8} {'-' * 8} {'-' * 9} {'-' * 7}",
     ]
@@ -345,7 +534,8 @@ def server_table(*, out=print) -> tuple[bool, bool]:
     """Measure and print table 2. Returns (every request succeeded, every row met the target)."""
     for line in server_header():
         out(line)
-    rows = asyncio.run(server_rows(on_row=lambda row: out(format_server_row(row))))
+    with lab_server_process() as server:
+        rows = asyncio.run(server_rows(server.base_url, on_row=lambda row: out(format_server_row(row))))
     line, ok = server_summary(rows)
     out(line)
     return all(row.errors == 0 for row in rows), ok
@@ -405,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out("")
         try:
             ran, ok = server_table(out=out)
-        except (TimeoutError, OSError) as error:
+        except (TimeoutError, OSError, LabServerError) as error:
             out(f"lab server: could not measure: {type(error).__name__}: {error}")
             ran, ok = False, False
         measured, met = measured and ran, met and ok
