@@ -1,6 +1,7 @@
 """The pipeline checker passes a correct pipeline and fails each classic mistake with its hint."""
 
 import asyncio
+import threading
 
 import pytest
 
@@ -152,6 +153,23 @@ def test_join_then_cancel_and_await_with_errors_as_results_passes():
 def test_other_sizes_pass():
     assert check_pipeline(reference, items=7, workers=1)
     assert check_pipeline(reference, items=50, workers=5)
+    assert check_pipeline(reference, items=6, workers=3)  # the fewest items the check accepts
+
+
+async def polls_for_work(items, fetch, parse, workers):
+    """Busy-waits on the queue: the loop keeps turning but virtual time never moves."""
+    queue = asyncio.Queue()
+    while queue.empty():
+        await asyncio.sleep(0)
+
+
+def test_a_pipeline_that_never_lets_time_pass_gets_a_verdict_not_a_hang(monkeypatch):
+    monkeypatch.setattr("asyncio_patterns.exercises.pipeline.REAL_LIMIT", 0.5)
+    verdict = check_pipeline(polls_for_work)
+    assert not verdict.passed
+    assert "kept the event loop busy for 0.5 s of real time" in verdict.message
+    runaway = [t for t in threading.enumerate() if t.name == "exercise check"]
+    assert not runaway, "the polling loop was cancelled, so its thread must have ended"
 
 
 @pytest.mark.parametrize("pipeline, hint", [
@@ -185,7 +203,8 @@ def test_not_a_function():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"items": 1}, "items must be a whole number >= 2, got 1"),
+    ({"items": 1}, "items must be a whole number >= 6, got 1"),
+    ({"items": 3, "workers": 2}, "items must be a whole number >= 4, got 3"),
     ({"workers": 0}, "workers must be a whole number >= 1, got 0"),
     ({"timeout": 0}, "timeout must be a number of seconds > 0, got 0"),
 ])

@@ -90,3 +90,13 @@ def test_other_wrong_answers_get_specific_hints():
     assert "was start.set() ever called" in check_start_together(never_sets).message
     assert "returned normally" in check_start_together(swallows_the_error).message
     assert "async def" in check_start_together(lambda setup, workers: None).message
+
+
+async def returns_a_number(setup, workers):
+    await in_a_taskgroup(setup, workers)
+    return 3
+
+
+def test_a_result_that_is_not_a_list_gets_a_verdict_not_an_error():
+    verdict = check_start_together(returns_a_number)
+    assert not verdict and "start_together returned 3; return the workers' results in order" in verdict.message

@@ -27,3 +27,5 @@ def test_only_the_signal_handler_that_sets_directly_is_late():
 def test_timeout_must_outlast_the_set():
     with pytest.raises(ValueError, match="timeout must be longer than set_after"):
         thread_set_demo(set_after=0.5, timeout=0.1)
+    with pytest.raises(ValueError, match=r"^timeout must be longer than send_after, got timeout=0.2 send_after=0.3$"):
+        signal_set_demo(send_after=0.3, timeout=0.2)

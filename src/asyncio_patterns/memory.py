@@ -5,8 +5,10 @@
     print(used)        # "27.2 MB still allocated, 27.2 MB at peak"
 
 Counts are Python allocations (objects, frames, buffers), made by any thread while the
-block runs, in bytes. They are exact and repeatable for the same code on the same Python,
-which makes them good for comparing two ways of doing the same job.
+block runs, in bytes. After a first run has warmed up caches and imports, they repeat to
+within a fraction of a percent for the same code on the same Python, which makes them good
+for comparing two ways of doing the same job (the first run of a block counts its one-off
+costs too).
 """
 
 from __future__ import annotations

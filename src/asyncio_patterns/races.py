@@ -187,5 +187,7 @@ def thread_race(threads: int = 4, increments: int = 500, use_lock: bool = False)
         thread.start()
     for thread in pool:
         thread.join(timeout=30)
+    if any(thread.is_alive() for thread in pool) or start.broken:
+        raise RuntimeError(f"the threads did not all finish (total so far {total}); try fewer increments")
     return ThreadRaceResult(threads, increments, bool(use_lock), total)
 

@@ -71,6 +71,13 @@ async def _wait_for_thread(safe: bool, set_after: float, timeout: float) -> floa
     return woke - sent[0]
 
 
+def _check_wait(name: str, after: float, timeout: float) -> None:
+    seconds(name, after)
+    seconds("timeout", timeout)
+    if timeout <= after:
+        raise ValueError(f"timeout must be longer than {name}, got timeout={timeout} {name}={after}")
+
+
 def thread_set_demo(safe: bool = False, *, set_after: float = 0.05, timeout: float = 0.2) -> WakeResult:
     """A task waits for an Event (at most ``timeout`` s) that another thread sets after ``set_after`` s.
 
@@ -78,10 +85,7 @@ def thread_set_demo(safe: bool = False, *, set_after: float = 0.05, timeout: flo
     ``select()`` until its only timer, the timeout. ``safe=False`` calls ``event.set()`` in
     the thread; ``safe=True`` calls ``loop.call_soon_threadsafe(event.set)``.
     """
-    seconds("set_after", set_after)
-    seconds("timeout", timeout)
-    if timeout <= set_after:
-        raise ValueError(f"timeout must be longer than set_after, got timeout={timeout} set_after={set_after}")
+    _check_wait("set_after", set_after, timeout)
     woke_after = run_real(_wait_for_thread(bool(safe), set_after, timeout))
     how = "loop.call_soon_threadsafe(event.set)" if safe else "event.set() from the thread"
     return WakeResult(how, woke_after, timeout - set_after)
@@ -93,8 +97,7 @@ def signal_set_demo(*, send_after: float = 0.05, timeout: float = 0.2) -> list[W
     Signal handlers run in a process's main thread, which in a notebook belongs to the
     kernel, so this runs in a fresh Python process. Unix only (Windows has no SIGUSR1).
     """
-    seconds("send_after", send_after)
-    seconds("timeout", timeout)
+    _check_wait("send_after", send_after, timeout)
     if not hasattr(signal, "SIGUSR1"):
         raise RuntimeError("this demo needs SIGUSR1, which Windows does not have; on Windows, read along")
     script = Path(__file__).with_name("_signal_child.py")

@@ -3,8 +3,10 @@
 ``run_guarded(main)`` never raises and never hangs. It reports how the run ended:
 ``"ok"`` with the result, ``"error"`` with the exception, ``"deadlock"`` (every task
 waiting, nothing left to wake them), ``"timeout"`` (still running after ``virtual_limit``
-virtual seconds), or ``"hung"`` (the loop itself stopped turning for ``real_limit`` real
-seconds: a blocking call or a loop that never awaits).
+virtual seconds), or ``"hung"`` (still running after ``real_limit`` real seconds: a
+blocking call, a loop that never awaits, or one that polls with ``asyncio.sleep(0)`` so
+virtual time never moves). A hung run's tasks are then cancelled, which ends a polling
+loop; code that never awaits at all runs on in its thread until the kernel restarts.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ def describe_error(error: BaseException) -> str:
 
 def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = 600.0, real_limit: float = 5.0) -> Outcome:
     """Run ``main`` to completion in virtual time on a fresh loop in a daemon thread."""
-    box: dict[str, Outcome] = {}
+    box: dict[str, Any] = {}
 
     def target() -> None:
         try:
             with asyncio.Runner(loop_factory=lambda: _LimitedLoop(virtual_limit)) as runner:
+                box["loop"] = runner.get_loop()
                 box["outcome"] = Outcome("ok", runner.run(main))
         except Deadlock as error:
             box["outcome"] = Outcome("deadlock", error)
@@ -60,8 +63,20 @@ def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = 600.0,
     thread.start()
     thread.join(real_limit)
     if thread.is_alive():
+        _cancel_all(box.get("loop"))
+        thread.join(1.0)
         return Outcome("hung")
     return box["outcome"]
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Ask a runaway loop, from another thread, to cancel every task it runs."""
+    if loop is None:
+        return
+    try:
+        loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(loop)])
+    except RuntimeError:  # it closed in the meantime
+        pass
 
 
 class _OverTime(Exception):

@@ -8,10 +8,11 @@ The learner writes::
 
 ``check_pipeline(pipeline)`` runs it in virtual time (instant, repeatable) three times:
 on a list of items, on no items, and with a ``parse()`` that fails for one item. It
-returns a :class:`~asyncio_patterns.exercises.Verdict`; every run has a (virtual) timeout,
-so a pipeline that waits forever becomes a verdict (code that blocks the thread without
-ever awaiting cannot be interrupted this way). A correct pipeline puts every item out exactly once, uses ``workers`` tasks per
-stage, finishes, and leaves no task running when it returns. When ``parse()`` raises, it
+returns a :class:`~asyncio_patterns.exercises.Verdict`. Every run has a virtual timeout,
+so a pipeline that waits forever becomes a verdict, and a real-time limit, so one that
+keeps the loop busy without letting time pass does too. A correct pipeline puts every
+item out exactly once, uses ``workers`` tasks per stage, finishes, and leaves no task
+running when it returns. When ``parse()`` raises, it
 must still finish: either raising the error (alone or in an ``ExceptionGroup``), or
 returning the exception object in that item's place.
 """
@@ -28,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..checks import seconds, whole_number
-from ..clock import Deadlock, run_virtual
 from . import Verdict, not_a_function
+from ._harness import run_guarded
 
 __all__ = ["Page", "ParseError", "Parsed", "check_pipeline"]
 
@@ -110,6 +111,7 @@ class _Outcome:
     result: Any = None
     error: BaseException | None = None
     timed_out: bool = False
+    hung: bool = False  # still running after the real-time limit
     not_awaitable: str = ""
     waiting: list[str] = field(default_factory=list)  # tasks still waiting at the deadline
     left_running: list[str] = field(default_factory=list)  # tasks not done when the run ended
@@ -159,11 +161,22 @@ async def _run(pipeline: Callable, items: list, workers: int, stages: _Stages, t
     return outcome
 
 
+REAL_LIMIT = 10.0  # real seconds a run may take; a correct one takes a few milliseconds
+
+
 def _attempt(pipeline: Callable, items: list, workers: int, stages: _Stages, timeout: float) -> _Outcome:
-    try:
-        return run_virtual(_run(pipeline, items, workers, stages, timeout))
-    except Deadlock as error:  # a task that ignored cancellation while the run was cleaned up
-        return _Outcome(timed_out=True, waiting=[f"a task that ignores cancellation ({error})"])
+    # _run applies the virtual timeout itself; run_guarded adds the real-time limit.
+    guarded = run_guarded(_run(pipeline, items, workers, stages, timeout),
+                          virtual_limit=2 * timeout, real_limit=REAL_LIMIT)
+    if guarded.status == "ok":
+        return guarded.value
+    if guarded.status == "hung":
+        return _Outcome(hung=True)
+    if guarded.status == "error":
+        raise guarded.value  # the checker's own failure: _run reports the learner's errors
+    # A task that ignored cancellation while the run was cleaned up.
+    detail = guarded.value or f"still running after {2 * timeout:g} s of virtual time"
+    return _Outcome(timed_out=True, waiting=[f"a task that ignores cancellation ({detail})"])
 
 
 def _contains(error: BaseException, kind: type[BaseException]) -> bool:
@@ -189,6 +202,11 @@ def _common_problem(outcome: _Outcome, stages: _Stages, timeout: float, when: st
                 "define it with `async def pipeline(items, fetch, parse, workers):`")
     if stages.misuse:
         return stages.misuse
+    if outcome.hung:
+        return (f"{when}, pipeline() kept the event loop busy for {REAL_LIMIT:g} s of real time without "
+                "letting time pass: a loop that never awaits, or one that polls (`while queue.empty(): "
+                "await asyncio.sleep(0)`). Wait with `await queue.get()` instead, and restart the kernel "
+                "to stop the runaway loop.")
     if outcome.timed_out:
         waiting = f" Still waiting: {', '.join(outcome.waiting)}." if outcome.waiting else ""
         return (f"{when}, pipeline() did not finish within {timeout:g} s (virtual time).{waiting} "
@@ -262,8 +280,9 @@ def check_pipeline(pipeline: Callable, *, items: int = 30, workers: int = 3, tim
     ``items`` is how many items the main run feeds in (0..items-1), ``workers`` how many
     tasks each stage should have, and ``timeout`` the virtual seconds each run may take.
     """
-    whole_number("items", items, minimum=2)
     whole_number("workers", workers)
+    # Fewer items than 2 x workers cannot show that each stage has its own workers at once.
+    whole_number("items", items, minimum=2 * workers)
     seconds("timeout", timeout, positive=True)
     if not callable(pipeline):
         return not_a_function(pipeline, "check_pipeline(pipeline)")

@@ -98,7 +98,7 @@ def _check_success(report: dict) -> str | None:
                 "should release everyone waiting, and a late worker should pass straight through.")
     result = report.get("result")
     expected = [f"worker {i} done" for i in range(len(PREPARE))]
-    if result is None or list(result) != expected:
+    if not isinstance(result, (list, tuple)) or list(result) != expected:
         return f"start_together returned {result!r}; return the workers' results in order: {expected!r}"
     finish = max(expected_go) + WORK
     if report["elapsed"] > finish + 1e-9:
