@@ -1,6 +1,8 @@
+import re
+
 import pytest
 
-from asyncio_patterns.checks import seconds, whole_number
+from asyncio_patterns.checks import nonempty_list, seconds, whole_number
 
 
 def test_whole_numbers_pass_through():
@@ -24,3 +26,13 @@ def test_seconds_may_be_zero_unless_positive_is_asked_for():
 def test_bad_seconds_say_what_to_pass(value):
     with pytest.raises(ValueError, match=r"^delay must be a number of seconds >= 0, got "):
         seconds("delay", value)
+
+
+def test_nonempty_list_takes_any_iterable_once():
+    assert nonempty_list("sizes", (n for n in (1, 4)), "sizes, e.g. [1, 4]") == [1, 4]
+
+
+@pytest.mark.parametrize("value", [[], "14", 3, None])
+def test_an_empty_or_wrong_list_says_what_to_pass(value):
+    with pytest.raises(ValueError, match="^" + re.escape(f"sizes must be a non-empty list of sizes, e.g. [1, 4], got {value!r}") + "$"):
+        nonempty_list("sizes", value, "sizes, e.g. [1, 4]")

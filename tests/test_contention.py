@@ -34,8 +34,10 @@ def test_a_sweep_is_the_same_every_run():
 
 
 def test_bad_input_gets_a_clear_message():
-    with pytest.raises(ValueError, match="tasks must list at least one"):
-        contention_sweep([], critical=0.01)
+    for tasks in ([], 8, "8"):
+        with pytest.raises(ValueError, match=r"tasks must be a non-empty list of whole numbers, e\.g\. \[1, 2, 4, 8\]"):
+            contention_sweep(tasks, critical=0.01)
+    assert contention_sweep(range(1, 3), critical=0.01).tasks == (1, 2)
     with pytest.raises(ValueError, match="tasks must be a whole number >= 1, got 0"):
         contention_sweep([0], critical=0.01)
     with pytest.raises(ValueError, match="critical must be"):

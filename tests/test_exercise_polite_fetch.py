@@ -4,6 +4,10 @@ These run in real time against a real server on 127.0.0.1: about 1.5 s for each 
 """
 
 import asyncio
+import json
+import threading
+import time
+import urllib.request
 
 import aiohttp
 import pytest
@@ -82,11 +86,16 @@ async def stub(urls, max_in_flight, per_second):
     ...
 
 
+def check_threads():
+    return [t for t in threading.enumerate() if t.name in ("lab server", "check_polite_fetch: fetch_all")]
+
+
 def test_reference_passes():
     verdict = check_polite_fetch(reference)
     assert verdict.passed, verdict.message
     assert verdict.message == ("all 200 URLs fetched once each and in order; the server never saw more "
                                "than 8 in flight, nor more than 150 arrive in any second.")
+    assert check_threads() == []  # the server's thread and the learner's both ended
 
 
 @pytest.mark.parametrize("fetch_all, hint", [
@@ -109,6 +118,70 @@ def test_a_hang_becomes_a_verdict():
 
     verdict = check_polite_fetch(hangs, timeout=0.2)
     assert not verdict.passed and "did not finish within 0.2 s" in verdict.message
+
+
+FROZEN_HINT = "a blocking call froze the event loop"
+SHARED_SESSION_HINT = "`await session.get(url)` on one shared aiohttp.ClientSession"
+
+
+def test_a_blocking_http_client_is_answered_and_named():
+    async def blocking(urls, max_in_flight, per_second):
+        documents = []
+        for url in urls:
+            with urllib.request.urlopen(url) as response:  # no timeout: blocks the loop until answered
+                documents.append(json.load(response))
+        return documents
+
+    began = time.monotonic()
+    verdict = check_polite_fetch(blocking)
+    assert time.monotonic() - began < 5
+    assert not verdict.passed
+    assert FROZEN_HINT in verdict.message and SHARED_SESSION_HINT in verdict.message, verdict.message
+    assert "the server received 0 requests" not in verdict.message  # it was answered while blocked
+    assert check_threads() == []  # once the server stopped, the blocked client failed and ended
+
+
+@pytest.mark.parametrize("block", ["sleep", "spin"])
+def test_a_loop_frozen_for_good_ends_in_a_verdict_well_before_the_timeout(block):
+    release = threading.Event()
+
+    async def frozen(urls, max_in_flight, per_second):
+        if block == "sleep":
+            release.wait()  # time.sleep(1e9), but the test can end it
+        else:
+            while not release.is_set():  # a loop that never awaits
+                pass
+
+    began = time.monotonic()
+    try:
+        verdict = check_polite_fetch(frozen, timeout=60)
+    finally:
+        release.set()
+    assert time.monotonic() - began < 10
+    assert not verdict.passed and FROZEN_HINT in verdict.message, verdict.message
+    for thread in check_threads():
+        thread.join(5)
+
+
+def test_code_that_swallows_the_timeout_still_ends_in_a_verdict():
+    release = threading.Event()
+
+    async def stubborn(urls, max_in_flight, per_second):
+        while not release.is_set():
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                pass
+
+    began = time.monotonic()
+    try:
+        verdict = check_polite_fetch(stubborn, timeout=0.2)
+    finally:
+        release.set()
+    assert time.monotonic() - began < 10
+    assert not verdict.passed and "did not finish within 0.2 s" in verdict.message, verdict.message
+    for thread in check_threads():
+        thread.join(5)
 
 
 def test_a_plain_function_or_a_coroutine_is_refused():

@@ -28,12 +28,19 @@ def test_no_events_gives_one_empty_window():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"width": 0}, "width must be > 0 seconds, got 0"),
+    ({"width": 0}, "width must be a number of seconds > 0, got 0"),
+    ({"width": "0.1"}, "width must be a number of seconds > 0, got '0.1'"),
     ({"start": 2.0, "end": 1.0}, "end must not be before start"),
 ])
 def test_bad_arguments_say_what_to_change(kwargs, message):
     with pytest.raises(ValueError, match=message):
         rate_over_time([0.0], **kwargs)
+
+
+@pytest.mark.parametrize("times", [0.5, "0.5"], ids=["float", "str"])
+def test_times_must_be_a_list(times):
+    with pytest.raises(ValueError, match=r"times must be a list of event times in seconds, e\.g\. \[0\.0, 0\.05, 0\.1\]"):
+        rate_over_time(times)
 
 
 def test_rate_plot_draws_each_series_and_the_limit_dashed():

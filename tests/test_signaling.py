@@ -63,6 +63,10 @@ def test_polling_plot_draws_theory_dashed():
     (lambda: pulse_demo(work=-1), "work must be a number of seconds >= 0, got -1"),
     (lambda: barrier_demo(parties=0), "parties must be a whole number >= 1, got 0"),
     (lambda: polling_latency([-0.1]), "interval must be a number of seconds >= 0, got -0.1"),
+    (lambda: polling_latency(0.1), r"intervals must be a non-empty list of seconds, e\.g\. \[0\.01, 0\.1\], got 0\.1"),
+    (lambda: polling_latency([]), r"intervals must be a non-empty list of seconds, e\.g\. \[0\.01, 0\.1\], got \[\]"),
+    (lambda: polling_plot([], [], title="t"), "intervals must be a non-empty list of seconds"),
+    (lambda: polling_plot([0.1], [], title="t"), "need one result per interval, got 0 for 1"),
 ])
 def test_bad_knobs_get_a_clear_message(call, message):
     with pytest.raises(ValueError, match=message):

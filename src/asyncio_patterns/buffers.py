@@ -1,9 +1,10 @@
 """A bounded FIFO buffer built from a Condition, to compare with ``asyncio.Queue``.
 
 ``BoundedBuffer(maxsize)`` has the blocking behaviour of ``asyncio.Queue(maxsize)``:
-``put`` waits while the buffer is full, ``get`` waits while it is empty, both in FIFO
-order. ``handoff_demo`` traces a fast producer and a slow consumer through either one;
-``handoff_rate`` measures how many items per second pass through each, in real time.
+``put`` waits while the buffer is full, ``get`` waits while it is empty, and items come
+out in FIFO order. ``handoff_demo`` traces a fast producer and a slow consumer through
+either one; ``handoff_rate`` measures how many items per second pass through each, in
+real time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from .clock import run_real, run_virtual
-from .checks import seconds, whole_number
+from .checks import nonempty_list, seconds, whole_number
 from .trace import Trace
 
 __all__ = ["BoundedBuffer", "handoff_demo", "handoff_rate"]
@@ -32,9 +33,11 @@ COLORS = {PRODUCE: "#9467bd", PUT_WAIT: "#d62728", GET_WAIT: "#c7c7c7", WORK: "#
 class BoundedBuffer(Generic[T]):
     """A FIFO buffer of at most ``maxsize`` items: one lock, two conditions on it.
 
-    ``put`` waits until there is room, ``get`` until there is an item. Waiters are
-    served first come, first served. A ``get`` cancelled after it was notified passes the
-    notification on, so an item never sits in the buffer while another getter sleeps.
+    ``put`` waits until there is room, ``get`` until there is an item. Waiting getters are
+    woken in arrival order; a caller that finds an item takes it at once, as with
+    ``asyncio.Queue``, even if a woken getter has not run yet (putters and room likewise).
+    A ``get`` cancelled after it was notified passes the notification on, so an item never
+    sits in the buffer while another getter sleeps.
     """
 
     def __init__(self, maxsize: int) -> None:
@@ -141,6 +144,7 @@ async def _rate(kind: str, items: int, maxsize: int) -> float:
 def handoff_rate(kind: str, maxsizes: Sequence[int], *, items: int = 5000, repeat: int = 3) -> list[float]:
     """Items per second from one producer to one consumer through each ``maxsize``, in real
     time: the best of ``repeat`` runs of ``items`` items (the best is the least disturbed)."""
+    maxsizes = nonempty_list("maxsizes", maxsizes, "buffer sizes, e.g. [1, 4, 16]")
     whole_number("items", items)
     whole_number("repeat", repeat)
     for size in maxsizes:

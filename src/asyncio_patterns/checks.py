@@ -3,7 +3,9 @@ that names the argument, says what it must be and shows what was given."""
 
 from __future__ import annotations
 
-__all__ = ["seconds", "whole_number"]
+from collections.abc import Iterable
+
+__all__ = ["nonempty_list", "seconds", "whole_number"]
 
 
 def whole_number(name: str, value: object, minimum: int = 1) -> int:
@@ -20,3 +22,14 @@ def seconds(name: str, value: object, *, positive: bool = False) -> float:
             or not (value > 0 if positive else value >= 0)):
         raise ValueError(f"{name} must be a number of seconds {bound}, got {value!r}")
     return float(value)
+
+
+def nonempty_list(name: str, value: object, of: str) -> list:
+    """``value`` as a list if it is a non-empty iterable other than a string.
+
+    ``of`` describes the items with an example, e.g. ``"seconds, e.g. [0.01, 0.1]"``.
+    """
+    items = None if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) else list(value)
+    if not items:
+        raise ValueError(f"{name} must be a non-empty list of {of}, got {value!r}")
+    return items

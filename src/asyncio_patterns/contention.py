@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 
 from .clock import run_virtual
 from .measure import Measurement, measure
-from .checks import seconds, whole_number
+from .checks import nonempty_list, seconds, whole_number
 
 __all__ = ["ContentionSweep", "contention_plot", "contention_sweep", "contention_theory"]
 
@@ -74,8 +74,7 @@ async def _sweep(tasks: Sequence[int], critical: float, outside: float, locks: i
 def contention_sweep(tasks: Sequence[int], *, critical: float, outside: float = 0.02,
                      locks: int = 1, jobs: int = 200) -> ContentionSweep:
     """Measure ``jobs`` locked jobs at each number of ``tasks`` in flight, in virtual time."""
-    if not tasks:
-        raise ValueError("tasks must list at least one number of tasks, e.g. [1, 2, 4, 8]")
+    tasks = nonempty_list("tasks", tasks, "whole numbers, e.g. [1, 2, 4, 8]")
     for n in tasks:
         whole_number("tasks", n)
     seconds("critical", critical)

@@ -11,10 +11,12 @@ that is what this module does.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+
+from .checks import seconds
 
 __all__ = ["rate_over_time", "rate_plot"]
 
@@ -28,8 +30,10 @@ def rate_over_time(
     The windows cover ``start`` up to ``end`` (default: just past the last event); events
     outside that range are not counted.
     """
-    if not width > 0:
-        raise ValueError(f"width must be > 0 seconds, got {width!r}")
+    if isinstance(times, (str, bytes)) or not isinstance(times, Iterable):
+        raise ValueError(f"times must be a list of event times in seconds, e.g. [0.0, 0.05, 0.1], got {times!r}")
+    times = list(times)
+    width = seconds("width", width, positive=True)
     if end is None:
         end = max(times, default=start) + width / 2
     if end < start:

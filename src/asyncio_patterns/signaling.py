@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from .clock import run_virtual
-from .checks import seconds, whole_number
+from .checks import nonempty_list, seconds, whole_number
 from .trace import Trace
 
 __all__ = ["BarrierResult", "PulseResult", "barrier_demo", "polling_latency", "polling_plot", "pulse_demo"]
@@ -194,6 +194,7 @@ def polling_latency(intervals: Sequence[float], *, trials: int = 200, seed: int 
     """For each polling ``interval`` (0 means ``await event.wait()`` instead), the mean delay
     between the flag being set (at a random moment in the first second) and the worker
     noticing, and the mean number of checks per wait. In virtual time."""
+    intervals = nonempty_list("intervals", intervals, "seconds, e.g. [0.01, 0.1]")
     whole_number("trials", trials)
     for interval in intervals:
         seconds("interval", interval)
@@ -212,7 +213,8 @@ def polling_plot(intervals: Sequence[float], results: Sequence[tuple[float, floa
     ``p`` seconds notices it ``p / 2`` late on average, after about ``0.5 / p + 0.5`` checks.
     ``intervals`` may include 0, meaning ``await event.wait()``: no delay and no checks.
     """
-    if len(intervals) != len(results) or not intervals:
+    intervals = nonempty_list("intervals", intervals, "seconds, e.g. [0.01, 0.1]")
+    if len(intervals) != len(results):
         raise ValueError(f"need one result per interval, got {len(results)} for {len(intervals)}")
     polled = [(p, r) for p, r in zip(intervals, results) if p > 0]
     ps = [p for p, _ in polled]

@@ -10,21 +10,25 @@ The learner writes::
 127.0.0.1, hands ``fetch_all`` its URLs, and then reads the server's own counters: how
 many requests it saw, the most in flight at once (``max_in_flight``), how many arrived
 in each whole second (``arrivals_per_second``) and how many connections were opened.
-It runs in real time (requests are real), on a fresh event loop, under a timeout, and
-returns a :class:`~asyncio_patterns.exercises.Verdict`.
+It runs in real time (requests are real) and returns a
+:class:`~asyncio_patterns.exercises.Verdict`. The server has its own event loop in its own
+thread, so it still answers while the learner's loop is frozen by a blocking call, and
+the learner's code runs on a fresh loop in another thread, under ``timeout`` and a
+real-time limit, so the check never hangs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..checks import seconds, whole_number
-from ..clock import run_real
 from ..labserver import LabServer, LabStats
 from . import Verdict, not_a_function
 
@@ -35,40 +39,165 @@ __all__ = ["check_polite_fetch"]
 # per second is allowed for that; a limiter that lets a burst through overshoots by far more.
 SLACK = 1
 
+# The learner's loop runs a heartbeat every BEAT seconds. One that misses it for FROZEN
+# seconds is frozen: a blocking call (urllib, requests, time.sleep) or a loop that never
+# awaits holds it. A client that awaits its requests never comes close.
+BEAT = 0.05
+FROZEN = 1.0
+# Real seconds allowed past the timeout (or after a freeze) for the learner's code to unwind.
+GRACE = 1.0
+
 
 @dataclass
 class _Run:
     result: Any = None
     error: BaseException | None = None
     timed_out: bool = False
+    frozen: bool = False
     not_awaitable: str = ""
     elapsed: float = 0.0
+    finished: bool = False  # fetch_all() has returned or raised; the loop is being closed
     stats: LabStats = field(default_factory=LabStats)
 
 
-async def _run(fetch_all: Callable, n: int, max_in_flight: int, per_second: float, timeout: float, **server_options: Any) -> _Run:
-    run = _Run()
-    async with LabServer(**server_options) as server:
-        urls = [server.url(f"/items/{i}") for i in range(n)]
-        server.reset_stats()  # the seconds in arrivals_per_second count from here
-        began = time.perf_counter()
-        deadline = asyncio.timeout(timeout)
+class _Pulse:
+    """When the learner's loop last ran the heartbeat, and the longest it went without."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.longest = 0.0
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        self.longest = max(self.longest, now - self.last)
+        self.last = now
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(BEAT)
+            self.beat()
+
+
+class _ServerThread:
+    """A LabServer serving from its own event loop in a daemon thread, from ``with`` to its end.
+
+    Its counters belong to that loop: reset and read them with :meth:`call`.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.server = LabServer(**options)
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="lab server", daemon=True)
+
+    def _serve(self) -> None:
         try:
-            async with deadline:
-                running = fetch_all(urls, max_in_flight, per_second)
-                if not inspect.isawaitable(running):
-                    run.not_awaitable = type(running).__name__
-                else:
-                    run.result = await running
-        except TimeoutError as error:
-            if deadline.expired():
-                run.timed_out = True
+            asyncio.run(self._main())
+        except BaseException as error:  # start() failed: re-raised by __enter__
+            self._failed = error
+            self._ready.set()
+
+    async def _main(self) -> None:
+        async with self.server:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+
+    def call(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+        """Run ``coroutine`` on the server's loop; the future is usable from any thread."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def __enter__(self) -> _ServerThread:
+        self._thread.start()
+        self._ready.wait()
+        if self._failed is not None:
+            self._thread.join()
+            raise self._failed
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join()
+
+
+async def _reset(server: LabServer) -> None:
+    server.reset_stats()
+
+
+async def _snapshot(server: LabServer) -> LabStats:
+    return LabStats(**server.stats.as_dict())
+
+
+async def _learner(fetch_all: Callable, urls: list[str], max_in_flight: int, per_second: float,
+                   timeout: float, lab: _ServerThread, run: _Run, pulse: _Pulse) -> None:
+    await asyncio.wrap_future(lab.call(_reset(lab.server)))  # the seconds in arrivals_per_second count from here
+    heartbeat = asyncio.create_task(pulse.run(), name="check heartbeat")
+    pulse.beat()
+    began = time.perf_counter()
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            running = fetch_all(urls, max_in_flight, per_second)
+            if not inspect.isawaitable(running):
+                run.not_awaitable = type(running).__name__
             else:
-                run.error = error
-        except (Exception, asyncio.CancelledError) as error:  # the learner's, reported in the verdict
+                run.result = await running
+    except TimeoutError as error:
+        if deadline.expired():
+            run.timed_out = True
+        else:
             run.error = error
+    except (Exception, asyncio.CancelledError) as error:  # the learner's, reported in the verdict
+        run.error = error
+    finally:
         run.elapsed = time.perf_counter() - began
-        run.stats = LabStats(**server.stats.as_dict())
+        pulse.beat()  # a freeze that lasted until fetch_all() returned counts too
+        heartbeat.cancel()
+        run.finished = True
+
+
+def _wait(thread: threading.Thread, run: _Run, pulse: _Pulse, timeout: float) -> str:
+    """How the learner's thread ended: "done", "frozen" (no heartbeat for FROZEN s) or
+    "overtime" (its loop turns but fetch_all() outlived timeout + GRACE)."""
+    limit = time.monotonic() + timeout + GRACE
+    while thread.is_alive():
+        thread.join(BEAT)
+        if run.finished:
+            thread.join(GRACE)  # closing the loop; whatever it still does, the result is in
+            return "done"
+        now = time.monotonic()
+        if now - pulse.last > FROZEN:
+            return "frozen"
+        if now > limit:
+            return "overtime"
+    return "done"
+
+
+def _run(fetch_all: Callable, n: int, max_in_flight: int, per_second: float, timeout: float, **server_options: Any) -> _Run:
+    run = _Run()
+    with _ServerThread(**server_options) as lab:
+        urls = [lab.server.url(f"/items/{i}") for i in range(n)]
+
+        def target() -> None:
+            try:
+                asyncio.run(_learner(fetch_all, urls, max_in_flight, per_second, timeout, lab, run, pulse))
+            except BaseException as error:  # raised while closing the learner's loop
+                if run.error is None:
+                    run.error = error
+
+        thread = threading.Thread(target=target, name="check_polite_fetch: fetch_all", daemon=True)
+        pulse = _Pulse()  # the learner's loop is watched from the moment its thread starts
+        thread.start()
+        ending = _wait(thread, run, pulse, timeout)
+        stats = lab.call(_snapshot(lab.server)).result()
+    if ending != "done":
+        # Stopped server: a blocking client now fails fast and its thread ends. One stuck
+        # for good (time.sleep(1e9)) is a daemon thread and is left behind.
+        thread.join(GRACE)
+        run = _Run(frozen=ending == "frozen", timed_out=ending == "overtime")
+    run.frozen = run.frozen or pulse.longest > FROZEN
+    run.stats = stats
     return run
 
 
@@ -91,6 +220,11 @@ def _judge(run: _Run, n: int, max_in_flight: int, per_second: float, timeout: fl
     if run.not_awaitable:
         return Verdict(False, f"fetch_all() returned a {run.not_awaitable}, not a coroutine: define it with "
                               "`async def fetch_all(urls, max_in_flight, per_second):`")
+    if run.frozen:
+        return Verdict(False, f"a blocking call froze the event loop for over {FROZEN:g} s {seen}: urllib, "
+                              "requests and time.sleep stop every task until they return (so does a loop that "
+                              "never awaits); make each request with `await session.get(url)` "
+                              "on one shared aiohttp.ClientSession, and wait with `await asyncio.sleep`")
     if run.timed_out:
         return Verdict(False, f"fetch_all() did not finish within {timeout:g} s {seen}: is something waiting "
                               "forever, or are the requests made one at a time?")
@@ -150,6 +284,8 @@ def check_polite_fetch(
     the defaults a semaphore alone sends about 190 requests a second, and a rate limiter
     alone lets slow requests pile up past 8 in flight, so each limit is needed.
     ``timeout`` defaults to four times the time the limits need, and at least 10 s.
+    A ``fetch_all`` that freezes its event loop for over ``FROZEN`` s (a blocking call)
+    is stopped waiting for at that point, and the verdict says so.
     The run takes about ``urls / per_second`` seconds of real time when it is right.
     """
     whole_number("urls", urls)
@@ -164,5 +300,5 @@ def check_polite_fetch(
     seconds("timeout", timeout, positive=True)
     if not callable(fetch_all):
         return not_a_function(fetch_all, "check_polite_fetch(fetch_all)")
-    run = run_real(_run(fetch_all, urls, max_in_flight, per_second, timeout, latency=latency, jitter=jitter, seed=0))
+    run = _run(fetch_all, urls, max_in_flight, per_second, timeout, latency=latency, jitter=jitter, seed=0)
     return _judge(run, urls, max_in_flight, per_second, timeout)
