@@ -21,7 +21,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["Deadlock", "VirtualClockError", "VirtualTimeLoop", "run_real", "run_virtual"]
+__all__ = ["Deadlock", "VirtualClockError", "VirtualTimeLoop", "run_real", "run_virtual", "task_label"]
 
 T = TypeVar("T")
 
@@ -131,18 +131,18 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
             self.executor_jobs -= 1
 
     def describe_waiting(self) -> str:
-        names = sorted(_task_label(t) for t in asyncio.all_tasks(self) if not t.done())
+        names = sorted(task_label(t) for t in asyncio.all_tasks(self) if not t.done())
         return (
             f"deadlock at t={self._virtual_now:g}s: {len(names)} task(s) waiting "
             f"({', '.join(names)}) and no timer pending; add a timeout to find where"
         )
 
 
-def _task_label(task: asyncio.Task) -> str:
-    """The task's own name, or its coroutine's when it was left as the default 'Task-N'."""
+def task_label(task: asyncio.Task) -> str:
+    """The task's own name, or its coroutine function's when it was left as 'Task-N'."""
     name = task.get_name()
     if re.fullmatch(r"Task-\d+", name):
-        return getattr(task.get_coro(), "__qualname__", name)
+        return getattr(task.get_coro(), "__qualname__", name).rsplit(".", 1)[-1]
     return name
 
 

@@ -20,7 +20,9 @@ from typing import Any
 
 from ..clock import Deadlock, VirtualTimeLoop
 
-__all__ = ["Outcome", "describe_error", "run_guarded"]
+__all__ = ["VIRTUAL_LIMIT", "Outcome", "describe_error", "run_guarded"]
+
+VIRTUAL_LIMIT = 600.0  # virtual seconds a checked run may take by default
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = 600.0, real_limit: float = 5.0) -> Outcome:
+def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = VIRTUAL_LIMIT, real_limit: float = 5.0) -> Outcome:
     """Run ``main`` to completion in virtual time on a fresh loop in a daemon thread."""
     box: dict[str, Any] = {}
 

@@ -16,7 +16,7 @@ import random
 import re
 
 from . import Verdict
-from ._harness import describe_error, run_guarded
+from ._harness import VIRTUAL_LIMIT, describe_error, run_guarded
 
 __all__ = ["check_bank"]
 
@@ -82,7 +82,7 @@ def check_bank(bank_class: type, *, rounds: int = 5, transfers: int = 200, real_
         if outcome.status == "deadlock":
             return Verdict(False, _deadlock_hint(str(outcome.value)))
         if outcome.status == "timeout":
-            return Verdict(False, "the transfers had not finished after 600 s of virtual time; "
+            return Verdict(False, f"the transfers had not finished after {VIRTUAL_LIMIT:g} s of virtual time; "
                                   "is a task waiting for a lock that is never released?")
         if outcome.status == "hung":
             return Verdict(False, f"the check stopped after {real_limit:g} s of real time: something blocks the "

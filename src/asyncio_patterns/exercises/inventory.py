@@ -15,7 +15,7 @@ import inspect
 import random
 
 from . import Verdict
-from ._harness import describe_error, run_guarded
+from ._harness import VIRTUAL_LIMIT, describe_error, run_guarded
 
 __all__ = ["check_inventory"]
 
@@ -193,7 +193,7 @@ def _explain(outcome, real_limit: float) -> str:
     if outcome.status == "deadlock":
         return ("every task was waiting and nothing could wake them. " + _NOBODY_WOKEN)
     if outcome.status == "timeout":
-        return "still running after 600 s of virtual time."
+        return f"still running after {VIRTUAL_LIMIT:g} s of virtual time."
     if outcome.status == "hung":
         return (f"the event loop kept running for {real_limit:g} s of real time with no time passing: "
                 "a loop that never waits (`while self.stock < units: pass`, or polling with `await asyncio.sleep(0)`) "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..checks import seconds, whole_number
+from ..clock import task_label
 from . import Verdict, not_a_function
 from ._harness import run_guarded
 
@@ -117,17 +117,9 @@ class _Outcome:
     left_running: list[str] = field(default_factory=list)  # tasks not done when the run ended
 
 
-def _label(task: asyncio.Task) -> str:
-    """The task's name, or its coroutine function's name when it was left as 'Task-N'."""
-    name = task.get_name()
-    if re.fullmatch(r"Task-\d+", name):
-        return getattr(task.get_coro(), "__qualname__", name).rsplit(".", 1)[-1]
-    return name
-
-
 def _running_tasks(me: asyncio.Task | None) -> list[str]:
     """Labels of the tasks not yet done, other than ``me``, as "name" or "name x3"."""
-    counts = Counter(_label(t) for t in asyncio.all_tasks() if t is not me and not t.done())
+    counts = Counter(task_label(t) for t in asyncio.all_tasks() if t is not me and not t.done())
     return [name if n == 1 else f"{name} x{n}" for name, n in sorted(counts.items())]
 
 
