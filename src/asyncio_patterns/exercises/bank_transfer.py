@@ -86,7 +86,8 @@ def check_bank(bank_class: type, *, rounds: int = 5, transfers: int = 200, real_
                                   "is a task waiting for a lock that is never released?")
         if outcome.status == "hung":
             return Verdict(False, f"the check stopped after {real_limit:g} s of real time: something blocks the "
-                                  "event loop (time.sleep, or a loop that never awaits). Restart the kernel.")
+                                  "event loop (time.sleep, or a loop that never awaits). If the notebook stays slow, "
+                                  "restart the kernel.")
         if outcome.status == "error":
             error = describe_error(outcome.value)
             hint = ""

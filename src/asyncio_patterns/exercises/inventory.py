@@ -197,7 +197,8 @@ def _explain(outcome, real_limit: float) -> str:
     if outcome.status == "hung":
         return (f"the event loop kept running for {real_limit:g} s of real time with no time passing: "
                 "a loop that never waits (`while self.stock < units: pass`, or polling with `await asyncio.sleep(0)`) "
-                "starves every other task. Restart the kernel to stop it.")
+                "starves every other task. If the notebook stays slow, restart the kernel: a loop with "
+                "no await at all cannot be stopped from outside.")
     error = outcome.value
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]

@@ -197,8 +197,8 @@ def _common_problem(outcome: _Outcome, stages: _Stages, timeout: float, when: st
     if outcome.hung:
         return (f"{when}, pipeline() kept the event loop busy for {REAL_LIMIT:g} s of real time without "
                 "letting time pass: a loop that never awaits, or one that polls (`while queue.empty(): "
-                "await asyncio.sleep(0)`). Wait with `await queue.get()` instead, and restart the kernel "
-                "to stop the runaway loop.")
+                "await asyncio.sleep(0)`). Wait with `await queue.get()` instead. If the notebook stays "
+                "slow, restart the kernel: a loop with no await at all cannot be stopped from outside.")
     if outcome.timed_out:
         waiting = f" Still waiting: {', '.join(outcome.waiting)}." if outcome.waiting else ""
         return (f"{when}, pipeline() did not finish within {timeout:g} s (virtual time).{waiting} "
