@@ -12,17 +12,48 @@ loop; code that never awaits at all runs on in its thread until the kernel resta
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Deadlock, VirtualTimeLoop
 
-__all__ = ["VIRTUAL_LIMIT", "Outcome", "describe_error", "run_guarded"]
+__all__ = ["VIRTUAL_LIMIT", "Attempt", "Outcome", "attempt", "describe_error", "run_guarded"]
 
 VIRTUAL_LIMIT = 600.0  # virtual seconds a checked run may take by default
+
+
+@dataclass
+class Attempt:
+    """How one call of the learner's async function ended (filled in by :func:`attempt`)."""
+
+    result: Any = None
+    error: BaseException | None = None  # what the learner's code raised
+    timed_out: bool = False  # still running when the deadline passed
+    not_awaitable: str = ""  # the type returned instead of a coroutine
+
+
+async def attempt(into: Attempt, function: Callable, *args: Any, timeout: float) -> None:
+    """Await ``function(*args)`` for at most ``timeout`` seconds and record in ``into`` how
+    it ended. Never raises for the learner's errors, cancellation included."""
+    deadline = asyncio.timeout(timeout)
+    try:
+        async with deadline:
+            running = function(*args)
+            if not inspect.isawaitable(running):
+                into.not_awaitable = type(running).__name__
+                return
+            into.result = await running
+    except TimeoutError as error:
+        if deadline.expired():
+            into.timed_out = True
+        else:
+            into.error = error
+    except (Exception, asyncio.CancelledError) as error:  # the deadline turns our own
+        into.error = error  # cancellation into TimeoutError above, so this is the learner's
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ returning the exception object in that item's place.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,7 +29,7 @@ from typing import Any
 from ..checks import seconds, whole_number
 from ..clock import task_label
 from . import Verdict, not_a_function
-from ._harness import run_guarded
+from ._harness import Attempt, attempt, run_guarded
 
 __all__ = ["Page", "ParseError", "Parsed", "check_pipeline"]
 
@@ -107,12 +106,8 @@ class _Stages:
 
 
 @dataclass
-class _Outcome:
-    result: Any = None
-    error: BaseException | None = None
-    timed_out: bool = False
+class _Outcome(Attempt):
     hung: bool = False  # still running after the real-time limit
-    not_awaitable: str = ""
     waiting: list[str] = field(default_factory=list)  # tasks still waiting at the deadline
     left_running: list[str] = field(default_factory=list)  # tasks not done when the run ended
 
@@ -126,25 +121,12 @@ def _running_tasks(me: asyncio.Task | None) -> list[str]:
 async def _run(pipeline: Callable, items: list, workers: int, stages: _Stages, timeout: float) -> _Outcome:
     outcome = _Outcome()
     me = asyncio.current_task()
-    deadline = asyncio.timeout(timeout)
     # Just before the deadline, note who is still waiting (after it, cancellation ends them).
     def note_waiting() -> None:
         outcome.waiting = _running_tasks(me)
     snapshot = asyncio.get_running_loop().call_later(timeout * (1 - 1e-9), note_waiting)
     try:
-        async with deadline:
-            running = pipeline(items, stages.fetch, stages.parse, workers)
-            if not inspect.isawaitable(running):
-                outcome.not_awaitable = type(running).__name__
-                return outcome
-            outcome.result = await running
-    except TimeoutError as error:
-        if deadline.expired():
-            outcome.timed_out = True
-        else:
-            outcome.error = error
-    except (Exception, asyncio.CancelledError) as error:  # the learner's error, reported in the verdict
-        outcome.error = error  # (the deadline turns our own cancellation into TimeoutError above)
+        await attempt(outcome, pipeline, items, stages.fetch, stages.parse, workers, timeout=timeout)
     finally:
         snapshot.cancel()
     # Checked at once, before yielding: a task that was cancelled but not awaited is

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import inspect
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -31,6 +30,7 @@ from typing import Any
 from ..checks import seconds, whole_number
 from ..labserver import LabServer, LabStats
 from . import Verdict, not_a_function
+from ._harness import Attempt, attempt
 
 __all__ = ["check_polite_fetch"]
 
@@ -49,12 +49,8 @@ GRACE = 1.0
 
 
 @dataclass
-class _Run:
-    result: Any = None
-    error: BaseException | None = None
-    timed_out: bool = False
+class _Run(Attempt):
     frozen: bool = False
-    not_awaitable: str = ""
     elapsed: float = 0.0
     finished: bool = False  # fetch_all() has returned or raised; the loop is being closed
     stats: LabStats = field(default_factory=LabStats)
@@ -135,21 +131,8 @@ async def _learner(fetch_all: Callable, urls: list[str], max_in_flight: int, per
     heartbeat = asyncio.create_task(pulse.run(), name="check heartbeat")
     pulse.beat()
     began = time.perf_counter()
-    deadline = asyncio.timeout(timeout)
     try:
-        async with deadline:
-            running = fetch_all(urls, max_in_flight, per_second)
-            if not inspect.isawaitable(running):
-                run.not_awaitable = type(running).__name__
-            else:
-                run.result = await running
-    except TimeoutError as error:
-        if deadline.expired():
-            run.timed_out = True
-        else:
-            run.error = error
-    except (Exception, asyncio.CancelledError) as error:  # the learner's, reported in the verdict
-        run.error = error
+        await attempt(run, fetch_all, urls, max_in_flight, per_second, timeout=timeout)
     finally:
         run.elapsed = time.perf_counter() - began
         pulse.beat()  # a freeze that lasted until fetch_all() returned counts too
