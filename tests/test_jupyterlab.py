@@ -25,12 +25,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_notebooks import LEAK_WARNINGS  # the same list the kernel-only leak check uses
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LESSONS = ["00_start_here.ipynb", "02_semaphore_concurrency_limits.ipynb"]
-LEAK_WARNINGS = ("Task was destroyed but it is pending", "Unclosed client session", "Unclosed connector",
-                 "was never awaited")
 # Chromium's own background traffic is refused on a closed network; keep it quiet.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
