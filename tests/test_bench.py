@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from asyncio_patterns.measure import percentile
+from asyncio_patterns.lab.measure import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from asyncio_patterns.contention import contention_plot, contention_sweep, contention_theory
+from asyncio_patterns.demos.lock.contention import contention_plot, contention_sweep, contention_theory
 
 
 def test_theory_is_littles_law_capped_by_the_locks():

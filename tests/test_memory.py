@@ -1,6 +1,6 @@
 import tracemalloc
 
-from asyncio_patterns.memory import MemoryUse, traced_memory
+from asyncio_patterns.lab.memory import MemoryUse, traced_memory
 
 
 def test_counts_what_the_block_allocates_and_keeps():

@@ -210,3 +210,14 @@ def test_bad_input_says_what_to_change_and_leaves_no_figure(case, trace, results
     with pytest.raises(ValueError, match=message):
         call(trace, results)
     assert plt.get_fignums() == [], "an error must not leave an empty figure behind"
+
+
+def test_timeline_takes_the_trace_own_colours_and_an_argument_wins(trace):
+    trace.colors["waiting"] = "tab:grey"
+    name_at = {(s.lane, s.start - START, s.duration): s.name for s in trace.spans}
+
+    def colours_of(ax):
+        return {name_at[key]: colour for key, colour in bars(ax).items()}
+
+    assert colours_of(timeline(trace, title="t"))["waiting"] == to_rgba("tab:grey")
+    assert colours_of(timeline(trace, title="t", colors={"waiting": "tab:red"}))["waiting"] == to_rgba("tab:red")

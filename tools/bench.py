@@ -16,7 +16,7 @@ For a notebook whose own ratio is above 3, its slowest cells are listed (``In [n
 the execution count a reader sees in the notebook) - the place to look first.
 
 Table 2, lab-server throughput. The lab server runs in its own process, started the way
-an instructor starts it (``python -m asyncio_patterns.labserver``, 50 ms latency; jitter,
+an instructor starts it (``asyncio-labserver``, 50 ms latency; jitter,
 capacity, failures and rate limit off) on a free port of 127.0.0.1, and is stopped when
 the table is done, whatever happened. In its own process it has its own event loop, so
 the table measures the server, not a client sharing the server's loop. One aiohttp
@@ -291,7 +291,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def lab_server_command(port: int, latency: float) -> list[str]:
     """The instructors' command line: only latency, capacity, failures and rate limit off."""
     return [
-        sys.executable, "-m", "asyncio_patterns.labserver", "--port", str(port), "--latency", str(latency),
+        str(Path(sys.executable).with_name("asyncio-labserver")), "--port", str(port), "--latency", str(latency),
         "--jitter", "0", "--capacity", "0", "--failure-rate", "0", "--rate-limit", "0",
     ]
 
@@ -400,7 +400,7 @@ class ServerRow:
 
     def latency_percentile(self, q: float) -> float:
         """Seconds, over the requests in the window; nan when there are none."""
-        from asyncio_patterns.measure import percentile
+        from asyncio_patterns.lab.measure import percentile
 
         seconds = [request.seconds for worker in self.workers for request in worker]
         return percentile(seconds, q) if seconds else math.nan

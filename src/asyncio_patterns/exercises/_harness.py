@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from ..clock import Deadlock, VirtualTimeLoop
+from ..lab.clock import Deadlock, VirtualTimeLoop, next_timer_due
 
 __all__ = ["VIRTUAL_LIMIT", "Attempt", "Outcome", "attempt", "describe_error", "run_guarded"]
 
@@ -126,7 +126,8 @@ class _LimitedLoop(VirtualTimeLoop):
         self.over = False
 
     def advance_to_next_timer(self) -> None:
-        if self._scheduled and self._scheduled[0]._when > self.limit and not self.over:
+        due = next_timer_due(self)
+        if due is not None and due > self.limit and not self.over:
             self.over = True  # raise once; cleaning up afterwards may still need the clock
             raise _OverTime
         super().advance_to_next_timer()

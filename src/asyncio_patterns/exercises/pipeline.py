@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks import seconds, whole_number
-from ..clock import task_label
+from ..lab.validate import seconds, whole_number
+from ..lab.clock import task_label
 from . import Verdict, not_a_function
 from ._harness import Attempt, attempt, run_guarded
 

@@ -27,8 +27,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks import seconds, whole_number
-from ..labserver import LabServer, LabStats
+from ..lab.validate import seconds, whole_number
+from ..lab.server import LabServer, LabStats
 from . import Verdict, not_a_function
 from ._harness import Attempt, attempt
 

@@ -1,0 +1,134 @@
+"""Condition pitfalls, live: a stolen item (``if`` instead of ``while``) and the thundering herd.
+
+``stolen_item_demo(use_while=False)``: consumer A waits on the condition; the producer
+adds one item and, before it notifies and lets go of the lock, consumer B arrives and
+queues for the lock. The lock is first come, first served, so B takes the item before A
+gets the lock back. A that checked with ``if`` pops from an empty deque; A that checks
+with ``while`` goes back to waiting and gets the next item.
+
+``herd_demo(waiters, notify_all=True)`` counts wake-ups: ``waiters`` consumers each want
+one item and the producer adds them one at a time. ``notify()`` wakes one consumer per
+item; ``notify_all()`` wakes every consumer still waiting, for every item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+from ...lab.clock import run_virtual
+from ...lab.validate import whole_number
+from ...lab.trace import Trace
+
+__all__ = ["StolenItemResult", "herd_demo", "herd_theory", "stolen_item_demo"]
+
+WAITING = "in cond.wait() (until notified and the lock is back)"
+LOCKED = "waiting for the lock"
+HOLDING = "holding the lock"
+COLORS = {WAITING: "#c7c7c7", LOCKED: "#9edae5", HOLDING: "#1f77b4"}
+
+
+@dataclass(frozen=True)
+class StolenItemResult:
+    """What each consumer ended with: an item, or the error it raised."""
+
+    use_while: bool
+    outcomes: dict[str, str]
+    trace: Trace
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{name}: {text}" for name, text in self.outcomes.items())
+
+
+async def _stolen(use_while: bool) -> StolenItemResult:
+    trace = Trace(colors=COLORS)
+    cond = asyncio.Condition()
+    items: deque[str] = deque()
+    outcomes: dict[str, str] = {}
+
+    async def consumer(arrive: float) -> None:
+        me = asyncio.current_task().get_name()
+        await asyncio.sleep(arrive)
+        with trace.span(LOCKED):
+            await cond.acquire()
+        try:
+            if use_while:
+                while not items:  # re-checked after every wake-up
+                    with trace.span(WAITING):
+                        await cond.wait()
+            elif not items:  # the bug: checked once, before waiting
+                with trace.span(WAITING):
+                    await cond.wait()
+            with trace.span(HOLDING):
+                item = items.popleft()
+                await asyncio.sleep(0.01)  # use the item while holding the lock
+            outcomes[me] = f"got {item}"
+        except IndexError as error:
+            outcomes[me] = f"IndexError: {error}"
+        finally:
+            cond.release()
+
+    async def producer() -> None:
+        for n, at in enumerate((0.1, 0.3), start=1):
+            await asyncio.sleep(at - asyncio.get_running_loop().time())
+            with trace.span(LOCKED):
+                await cond.acquire()
+            try:
+                with trace.span(HOLDING):
+                    items.append(f"item {n}")
+                    await asyncio.sleep(0.05)  # slow work while holding the lock (a log write)
+                cond.notify()
+                trace.mark("notify()")
+            finally:
+                cond.release()
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(producer(), name="producer")
+        group.create_task(consumer(0.0), name="consumer A")
+        group.create_task(consumer(0.12), name="consumer B")
+    return StolenItemResult(use_while, {k: outcomes[k] for k in ("consumer A", "consumer B")}, trace)
+
+
+def stolen_item_demo(use_while: bool = False) -> StolenItemResult:
+    """Consumer B takes the item consumer A was notified about; in virtual time.
+
+    ``use_while=False`` re-checks nothing after waking (the ``if`` bug) and A raises
+    ``IndexError``; ``use_while=True`` re-checks and A waits for the next item.
+    """
+    return run_virtual(_stolen(bool(use_while)))
+
+
+def herd_theory(waiters: int, notify_all: bool) -> float:
+    """Wake-ups for ``waiters`` consumers and one item at a time: n with notify(), n(n+1)/2 with notify_all()."""
+    return waiters * (waiters + 1) / 2 if notify_all else waiters
+
+
+async def _herd(waiters: int, notify_all: bool) -> int:
+    cond = asyncio.Condition()
+    items: deque[int] = deque()
+    wakeups = 0
+
+    async def consumer() -> None:
+        nonlocal wakeups
+        async with cond:
+            while not items:
+                await cond.wait()
+                wakeups += 1
+            items.popleft()
+
+    async with asyncio.TaskGroup() as group:
+        for i in range(waiters):
+            group.create_task(consumer(), name=f"consumer {i}")
+        for i in range(waiters):
+            await asyncio.sleep(0.01)  # every woken consumer is back to waiting before the next item
+            async with cond:
+                items.append(i)
+                cond.notify_all() if notify_all else cond.notify()
+    return wakeups
+
+
+def herd_demo(waiters: int, notify_all: bool = True) -> int:
+    """How many times consumers woke up while ``waiters`` items were handed to ``waiters`` consumers."""
+    whole_number("waiters", waiters)
+    return run_virtual(_herd(waiters, bool(notify_all)))
