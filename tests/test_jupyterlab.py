@@ -4,7 +4,8 @@
 own), headless Chromium opens the URL it prints, runs every cell of a lesson through
 JupyterLab's Run menu and saves it. The saved copy must then show what nbval checks
 in a kernel alone: every cell ran in order, errors only in cells tagged to raise, the
-plots rendered, and no warning about something left behind.
+plots rendered, and no warning about something left behind. JupyterLab must also open
+clean: no prompt about Jupyter news, no update check.
 
 The lessons are copied to a temporary folder first, so the committed notebooks are
 never touched. Needs Debian's `chromium` (`.ci/run` installs it); without it the test
@@ -122,6 +123,26 @@ def test_make_lab_prints_a_url_that_opens_the_start_here_notebook(lab, browser):
     url, _ = lab
     page = browser.new_page()
     assert open_notebook(page, url).startswith("Start here")
+    page.close()
+
+
+def test_jupyterlab_opens_with_no_news_prompt_and_no_update_check(lab, browser):
+    """The settings shipped in jupyterlab-settings/ (installed by binder/postBuild) are in force."""
+    url, _ = lab
+    page = browser.new_page()
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    open_notebook(page, url)
+    # The prompt would be shown as soon as JupyterLab is restored; give it time to appear.
+    page.wait_for_timeout(3000)
+    assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab asked about Jupyter news"
+    announcements = [u for u in asked if re.search(r"/lab/api/(news|update)\b", u)]
+    assert not announcements, f"JupyterLab fetched news or checked for updates: {announcements}"
+    base, token = url.split("/lab/tree/")[0], url.rsplit("token=", 1)[1]
+    answer = page.request.get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
+    # Overrides become the schema's defaults, which the learner's own settings may change later.
+    defaults = {name: spec["default"] for name, spec in answer.json()["schema"]["properties"].items()}
+    assert (defaults["fetchNews"], defaults["checkForUpdates"]) == ("false", False), defaults
     page.close()
 
 

@@ -1,20 +1,28 @@
 """The set-up files agree with each other: versions are pinned in one place only.
 
-- requirements.txt is the one place with versions: every line under its comment header
-  is ``name==version``, it pins everything in requirements.in, and its pins satisfy the
-  package's own dependencies in pyproject.toml;
-- environment.yml and binder/environment.yml ask for Python 3.11 and, with paths resolved
-  from each file's own folder (as conda does), install requirements.txt and the package;
-- ``make`` installs requirements.txt and the package, and refuses a Python other than 3.11;
+- requirements.txt (the learner set: what the lessons use) and requirements-test.txt (what
+  the tests add) are `make lock`'s output: every line ``name==version``, with a marker where
+  Linux, macOS and Windows differ; they pin everything in their .in files, agree on every
+  package they share, and the learner pins satisfy the package's dependencies in pyproject.toml;
+- the learner set holds what the notebooks and the package import, and no test tool;
+- environment.yml and binder/environment.yml ask for the recording Python (3.13) and, with
+  paths resolved from each file's own folder (as conda does), install the learner pins and
+  the package; Binder installs no test tool;
+- the tested versions are the same in tools/find_python.py, the Makefile and the README;
+- ``make`` builds .venv with the interpreter it is given, refuses one older than 3.11, goes
+  ahead with a note on an untested newer one, rebuilds .venv for a different interpreter,
+  installs the learner pins and the package, and the test pins only for the tests;
+- binder/postBuild puts the JupyterLab settings where JupyterLab reads them;
 - repo2docker (Binder), run on a clean copy of the repository, picks the conda buildpack,
-  reads binder/environment.yml rather than the root one, builds Python 3.11 and installs
-  the package after the repository has been copied in;
+  reads binder/environment.yml rather than the root one, builds Python 3.13, installs the
+  package after the repository has been copied in, then runs binder/postBuild;
 - the README's Binder badge opens the start-here notebook of the repository named in
   pyproject.toml.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -22,22 +30,38 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+import find_python  # tools/, on the path through tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT_FILES = ["environment.yml", "binder/environment.yml"]
+LOCKS = {"requirements.in": "requirements.txt", "requirements-test.in": "requirements-test.txt"}
 START_NOTEBOOK = "notebooks/00_start_here.ipynb"
+# What a learner never needs: the test runners, the browser driver, Binder's builder and Docker.
+TEST_TOOLS = ["pytest", "pytest-timeout", "nbval", "playwright", "jupyter-repo2docker", "docker", "looptime"]
+
+
+TESTED = find_python.TESTED
+RECORDED_ON = TESTED[-1]
 
 
 def pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def makefile_variable(name: str) -> str:
+    return re.search(rf"^{name} := (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)[1].strip()
 
 
 def requirement_lines(path: Path) -> list[str]:
@@ -46,13 +70,21 @@ def requirement_lines(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def pins() -> dict[str, str]:
-    """requirements.txt as {normalised name: version}."""
-    found = {}
-    for line in requirement_lines(ROOT / "requirements.txt"):
-        name, _, version = line.partition("==")
-        found[canonicalize_name(name)] = version
+def locked(relative: str) -> list[Requirement]:
+    return [Requirement(line) for line in requirement_lines(ROOT / relative)]
+
+
+def pins(relative: str = "requirements.txt") -> dict[str, set[str]]:
+    """A lock file as {normalised name: {versions}} (two where Python versions need two)."""
+    found: dict[str, set[str]] = {}
+    for requirement in locked(relative):
+        found.setdefault(canonicalize_name(requirement.name), set()).add(str(requirement.specifier)[2:])
     return found
+
+
+def direct(relative: str) -> list[str]:
+    """The package names a .in file asks for (its -c line is not one)."""
+    return [Requirement(line).name for line in requirement_lines(ROOT / relative) if not line.startswith("-")]
 
 
 def environment(relative: str) -> dict:
@@ -71,8 +103,8 @@ def pip_lines(env: dict) -> list[str]:
 
 def resolved_pip_targets(env_file: Path) -> dict[str, list[Path]]:
     """{"-r": [...], "-e": [...]} with each path resolved from the environment file's folder,
-    as conda does when it runs pip; any other pip line is a package pinned outside
-    requirements.txt and fails here."""
+    as conda does when it runs pip; any other pip line is a package pinned outside the
+    lock files and fails here."""
     targets: dict[str, list[Path]] = {"-r": [], "-e": []}
     for line in pip_lines(yaml.safe_load(env_file.read_text())):
         option, _, path = line.partition(" ")
@@ -84,38 +116,52 @@ def resolved_pip_targets(env_file: Path) -> dict[str, list[Path]]:
     return targets
 
 
-# requirements.txt, requirements.in and pyproject.toml
+# requirements*.in, requirements*.txt and pyproject.toml
 
 
-def test_requirements_txt_pins_every_line_exactly():
-    header_size = int(re.search(r"sed -n '1,(\d+)p' requirements\.txt", (ROOT / "Makefile").read_text())[1])
-    lines = (ROOT / "requirements.txt").read_text().splitlines()
-    # `make lock` keeps this many lines as the header and regenerates the rest.
-    assert all(line.startswith("#") for line in lines[:header_size]), "the header must be comment lines"
-    assert not any(line.startswith("#") for line in lines[header_size:]), (
-        f"`make lock` keeps only the first {header_size} lines: comments below them would be lost"
+@pytest.mark.parametrize("relative", LOCKS.values())
+def test_lock_pins_every_line_exactly(relative):
+    text = (ROOT / relative).read_text()
+    assert text.startswith("# This file was autogenerated by uv via the following command:\n#    make lock\n"), (
+        f"{relative} is written by `make lock`, not by hand"
     )
-    names = []
-    for line in requirement_lines(ROOT / "requirements.txt"):
+    seen: dict[str, list[Marker | None]] = {}
+    for line in requirement_lines(ROOT / relative):
         requirement = Requirement(line)
         specifiers = list(requirement.specifier)
         assert (
-            not requirement.extras and requirement.marker is None and requirement.url is None
+            not requirement.extras and requirement.url is None
             and len(specifiers) == 1 and specifiers[0].operator == "=="
-            and "*" not in specifiers[0].version and line == f"{requirement.name}=={specifiers[0].version}"
-        ), f"requirements.txt: {line!r} is not name==version"
+            and "*" not in specifiers[0].version
+        ), f"{relative}: {line!r} is not name==version (with an optional marker)"
         Version(specifiers[0].version)  # raises if it is not a valid version
-        names.append(canonicalize_name(requirement.name))
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    assert not duplicated, f"pinned more than once in requirements.txt: {duplicated}"
+        seen.setdefault(canonicalize_name(requirement.name), []).append(requirement.marker)
+    # A package pinned twice needs markers that never hold together (one pin per Python).
+    for name, markers in seen.items():
+        if len(markers) > 1:
+            assert None not in markers, f"{relative}: {name} is pinned more than once without a marker"
+            for version in ["3.11.0", "3.11.9", "3.12.0", "3.13.0", "3.14.0"]:
+                for platform in ["linux", "darwin", "win32"]:
+                    env = {"python_full_version": version, "python_version": version[:4],
+                           "sys_platform": platform, "os_name": "nt" if platform == "win32" else "posix"}
+                    held = sum(marker.evaluate(env) for marker in markers)
+                    assert held <= 1, f"{relative}: {name} is pinned {held} times for Python {version} on {platform}"
 
 
-def test_every_direct_dependency_is_pinned():
-    pinned = pins()
-    direct = [Requirement(line).name for line in requirement_lines(ROOT / "requirements.in")]
-    assert direct, "requirements.in lists no packages"
-    missing = [name for name in direct if canonicalize_name(name) not in pinned]
-    assert not missing, f"in requirements.in but not pinned in requirements.txt (run make lock): {missing}"
+@pytest.mark.parametrize("source", LOCKS)
+def test_every_direct_dependency_is_pinned(source):
+    pinned = pins(LOCKS[source])
+    wanted = direct(source)
+    assert wanted, f"{source} lists no packages"
+    missing = [name for name in wanted if canonicalize_name(name) not in pinned]
+    assert not missing, f"in {source} but not pinned in {LOCKS[source]} (run make lock): {missing}"
+
+
+def test_the_test_lock_is_constrained_by_the_learner_lock():
+    assert "-c requirements.txt" in requirement_lines(ROOT / "requirements-test.in")
+    learner, test = pins(), pins("requirements-test.txt")
+    differ = {name: (learner[name], test[name]) for name in learner.keys() & test.keys() if learner[name] != test[name]}
+    assert not differ, f"the two locks pin these differently (run make lock): {differ}"
 
 
 def test_pins_satisfy_the_package_dependencies():
@@ -123,37 +169,72 @@ def test_pins_satisfy_the_package_dependencies():
     dependencies = [Requirement(text) for text in pyproject()["project"]["dependencies"]]
     assert dependencies, "pyproject.toml lists no dependencies"
     for requirement in dependencies:
-        version = pinned.get(canonicalize_name(requirement.name))
-        assert version is not None, f"pyproject.toml needs {requirement}, which requirements.txt does not pin"
-        assert requirement.specifier.contains(version, prereleases=True), (
-            f"pyproject.toml needs {requirement} but requirements.txt pins {requirement.name}=={version}"
-        )
+        versions = pinned.get(canonicalize_name(requirement.name))
+        assert versions, f"pyproject.toml needs {requirement}, which requirements.txt does not pin"
+        for version in versions:
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"pyproject.toml needs {requirement} but requirements.txt pins {requirement.name}=={version}"
+            )
 
 
-def test_package_admits_python_3_11():
+def test_the_tested_versions_agree():
+    assert TESTED == ("3.11", "3.12", "3.13")
     requires_python = SpecifierSet(pyproject()["project"]["requires-python"])
-    assert requires_python.contains("3.11.0"), f"requires-python {requires_python} excludes Python 3.11"
+    assert requires_python.contains(f"{TESTED[0]}.0") and not requires_python.contains("3.10.99"), requires_python
+    assert makefile_variable("OLDEST_TESTED") == TESTED[0], "the locks resolve for the oldest tested Python"
+    assert makefile_variable("RECORDED_ON") == RECORDED_ON, "nbval compares outputs on the newest tested Python"
+    readme = (ROOT / "README.md").read_text()
+    assert "tested on Python 3.11, 3.12 and 3.13" in readme, "the README says which versions are tested"
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level names of what ``source`` imports (top-level await allowed, magics dropped)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    tree = compile(code, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_learner_set_holds_what_the_lessons_import_and_no_test_tool():
+    sources = [cell.source for path in sorted((ROOT / "notebooks").glob("*.ipynb"))
+               for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    sources += [path.read_text() for path in (ROOT / "src").rglob("*.py")]
+    third_party = set().union(*map(imported_modules, sources)) - set(sys.stdlib_module_names) - {"asyncio_patterns"}
+    distributions = packages_distributions()
+    pinned = pins()
+    unpinned = {module: distributions.get(module) for module in third_party
+                if not any(canonicalize_name(d) in pinned for d in distributions.get(module, []))}
+    assert not unpinned, f"imported by a lesson or the package, not in requirements.txt (add to requirements.in): {unpinned}"
+    assert "ipykernel" in pinned and "jupyterlab" in pinned
+    tools = [name for name in TEST_TOOLS if name in pinned]
+    assert not tools, f"test tools in the learner pins (move them to requirements-test.in): {tools}"
+    assert all(name in pins("requirements-test.txt") for name in TEST_TOOLS)
 
 
 # environment.yml and binder/environment.yml
 
 
 @pytest.mark.parametrize("relative", ENVIRONMENT_FILES)
-def test_environment_file_pins_python_3_11_and_nothing_else_in_conda(relative):
+def test_environment_file_pins_the_recording_python_and_nothing_else_in_conda(relative):
     packages = conda_packages(environment(relative))
     python = [p for p in packages if re.match(r"python\b", p)]
-    assert len(python) == 1 and re.fullmatch(r"python\s*=+\s*3\.11(\.\*)?", python[0]), (
-        f"{relative}: want exactly one 'python=3.11', got {python}"
+    assert len(python) == 1 and re.fullmatch(rf"python\s*=+\s*{re.escape(RECORDED_ON)}(\.\*)?", python[0]), (
+        f"{relative}: want exactly one 'python={RECORDED_ON}', got {python}"
     )
     others = set(packages) - {python[0], "pip"}
     assert not others, f"{relative}: conda packages {sorted(others)} would be versioned outside requirements.txt"
 
 
 @pytest.mark.parametrize("relative", ENVIRONMENT_FILES)
-def test_environment_file_installs_the_pins_and_the_package(relative):
+def test_environment_file_installs_the_learner_pins_and_the_package(relative):
     targets = resolved_pip_targets(ROOT / relative)
     assert targets["-r"] == [ROOT / "requirements.txt"], (
-        f"{relative}: '-r' must point at the repository's requirements.txt from the file's own folder"
+        f"{relative}: '-r' must point at the repository's requirements.txt (the learner set) from the file's own folder"
     )
     assert targets["-e"] == [ROOT], f"{relative}: '-e' must point at the repository root from the file's own folder"
     assert (ROOT / "pyproject.toml").is_file()
@@ -165,11 +246,51 @@ def test_both_environment_files_install_the_same_things():
     assert resolved_pip_targets(ROOT / ENVIRONMENT_FILES[0]) == resolved_pip_targets(ROOT / ENVIRONMENT_FILES[1])
 
 
+def installed_by(requirements: Path) -> set[str]:
+    """Every package name a requirements file installs, following its -r and -c lines."""
+    names = set()
+    for line in requirement_lines(requirements):
+        option, _, rest = line.partition(" ")
+        if option in ("-r", "-c"):
+            names |= installed_by(requirements.parent / rest.strip())
+        else:
+            names.add(canonicalize_name(Requirement(line).name))
+    return names
+
+
+def test_binder_installs_no_test_tool():
+    binder = ROOT / "binder"
+    installed = set().union(*(installed_by(path) for path in resolved_pip_targets(binder / "environment.yml")["-r"]))
+    test_only = set(pins("requirements-test.txt")) - set(pins())
+    assert test_only >= set(TEST_TOOLS)
+    assert not installed & test_only, f"Binder would install test tools: {sorted(installed & test_only)}"
+    # repo2docker reads nothing else from binder/ that installs packages.
+    assert sorted(p.name for p in binder.iterdir()) == ["environment.yml", "postBuild"]
+    assert not re.search(r"\b(pip|conda|mamba|uv)\b", (binder / "postBuild").read_text().split("set -eu", 1)[1])
+
+
+# JupyterLab settings
+
+
+def test_postbuild_installs_the_settings_where_jupyterlab_reads_them(tmp_path):
+    from jupyterlab.commands import get_app_dir
+
+    settings = json.loads((ROOT / "jupyterlab-settings" / "overrides.json").read_text())
+    assert settings["@jupyterlab/apputils-extension:notification"] == {"checkForUpdates": False, "fetchNews": "false"}
+    # JupyterLab reads overrides from {app dir}/settings; the app dir is in the environment.
+    assert Path(get_app_dir()).resolve() == (Path(sys.prefix) / "share" / "jupyter" / "lab").resolve()
+    subprocess.run([str(ROOT / "binder" / "postBuild")], cwd=ROOT, check=True,
+                   env=os.environ | {"NB_PYTHON_PREFIX": str(tmp_path)})
+    installed = tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert json.loads(installed.read_text()) == settings
+
+
 # make
 
-# Stands in for the interpreter make is given, and for the .venv python it creates:
-# `-c CODE` runs CODE as if this were Python FAKE_VERSION; `-m venv DIR` creates
-# DIR/bin/python as another copy of this script; every call is logged, nothing installed.
+# Stands in for the interpreter make is given, and for the venv python it creates:
+# `-c CODE` runs CODE as if this were Python FAKE_VERSION at this script's path; `-m venv DIR`
+# creates DIR/bin/python as another copy of this script and DIR/pyvenv.cfg naming this
+# script; every other call is logged, nothing installed.
 FAKE_PYTHON = """\
 #!{python}
 import json, os, shutil, sys
@@ -177,57 +298,104 @@ args = sys.argv[1:]
 if args[:1] == ["-c"]:
     sys.version = os.environ["FAKE_VERSION"] + " (fake)"
     sys.version_info = tuple(int(part) for part in os.environ["FAKE_VERSION"].split("."))
+    sys.executable = os.path.realpath(__file__)
     exec(args[1])
     sys.exit(0)
 with open(os.environ["FAKE_LOG"], "a") as log:
-    log.write(json.dumps(args) + "\\n")
+    log.write(json.dumps([os.path.realpath(__file__)] + args) + "\\n")
 if args[:2] == ["-m", "venv"]:
     os.makedirs(os.path.join(args[2], "bin"))
     shutil.copy(__file__, os.path.join(args[2], "bin", "python"))
+    with open(os.path.join(args[2], "pyvenv.cfg"), "w") as cfg:
+        cfg.write("executable = " + os.path.realpath(__file__) + "\\n")
 """
+SET_UP_FILES = ["Makefile", "requirements.txt", "requirements-test.txt", "pyproject.toml",
+                "tools/find_python.py", "binder/postBuild", "jupyterlab-settings/overrides.json"]
 
 
-def run_make_install(tmp_path: Path, version: str) -> tuple[subprocess.CompletedProcess, list[list[str]]]:
-    """`make .venv/.installed` in a copy of the set-up files, with a fake Python ``version``."""
-    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    fake = tmp_path / "fake-python"
-    fake.write_text(FAKE_PYTHON.format(python=sys.executable))
-    fake.chmod(0o755)
+@pytest.fixture
+def course(tmp_path):
+    """A copy of the set-up files, and a function running make there with a fake Python."""
+    for relative in SET_UP_FILES:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, tmp_path / relative)
     log = tmp_path / "calls.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    result = subprocess.run(
-        ["make", "--no-print-directory", f"PYTHON={fake}", ".venv/.installed"],
-        cwd=tmp_path, env=env | {"FAKE_VERSION": version, "FAKE_LOG": str(log)},
-        capture_output=True, text=True, timeout=60,
-    )
-    calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    return result, calls
 
+    def make(target: str, version: str, name: str = "fake-python") -> tuple[subprocess.CompletedProcess, list]:
+        fake = tmp_path / name
+        fake.write_text(FAKE_PYTHON.format(python=sys.executable))
+        fake.chmod(0o755)
+        log.unlink(missing_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+        result = subprocess.run(
+            ["make", "--no-print-directory", f"PYTHON={fake}", target],
+            cwd=tmp_path, env=env | {"FAKE_VERSION": version, "FAKE_LOG": str(log)},
+            capture_output=True, text=True, timeout=60,
+        )
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return result, calls
 
-def test_make_refuses_a_python_other_than_3_11(tmp_path):
-    result, calls = run_make_install(tmp_path, "3.12.1")
-    assert result.returncode != 0
-    assert "Python 3.11 is required; got 3.12.1" in result.stderr
-    assert calls == [] and not (tmp_path / ".venv").exists(), "nothing may be installed with the wrong Python"
+    make.root = tmp_path
+    return make
 
 
 def option_values(args: list[str], option: str) -> list[str]:
     return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == option]
 
 
-def test_make_installs_the_pins_then_the_package(tmp_path):
-    result, calls = run_make_install(tmp_path, "3.11.9")
+def installs(calls: list[list[str]]) -> list[list[str]]:
+    return [call[4:] for call in calls if call[1:4] == ["-m", "pip", "install"]]
+
+
+def test_make_refuses_a_python_older_than_3_11_in_one_line(course):
+    result, calls = course("venv", "3.10.13")
+    assert result.returncode != 0
+    message = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert len(message) == 1 and "Python 3.10.13" in message[0] and "needs 3.11 or newer" in message[0], result.stderr
+    assert calls == [] and not (course.root / ".venv").exists(), "nothing may be installed with the wrong Python"
+
+
+def test_make_venv_installs_the_learner_pins_then_the_package(course):
+    result, calls = course("venv", "3.13.5")
     assert result.returncode == 0, result.stderr
-    assert calls[0] == ["-m", "venv", ".venv"]
-    installs = [call[3:] for call in calls if call[:3] == ["-m", "pip", "install"]]
-    pins_install = [i for i, args in enumerate(installs) if option_values(args, "-r")]
-    package_install = [i for i, args in enumerate(installs) if option_values(args, "-e")]
-    assert [option_values(installs[i], "-r") for i in pins_install] == [["requirements.txt"]]
-    assert [option_values(installs[i], "-e") for i in package_install] == [["."]]
-    assert "--no-deps" in installs[package_install[0]], "with --no-deps only the pins choose versions"
-    assert pins_install[0] < package_install[0], "the pins go in first"
-    assert (tmp_path / ".venv" / ".installed").exists()
+    assert result.stderr == "", "a tested version needs no note"
+    assert calls[0][1:] == ["-m", "venv", ".venv"] and calls[0][0] == str((course.root / "fake-python").resolve())
+    pip = installs(calls)
+    requirements = [option_values(args, "-r") for args in pip if option_values(args, "-r")]
+    packages = [args for args in pip if option_values(args, "-e")]
+    assert requirements == [["requirements.txt"]], "make venv installs the learner pins only"
+    assert [option_values(args, "-e") for args in packages] == [["."]]
+    assert "--no-deps" in packages[0], "with --no-deps only the pins choose versions"
+    assert pip.index(packages[0]) > next(i for i, args in enumerate(pip) if option_values(args, "-r")), "the pins go in first"
+    assert (course.root / ".venv" / ".installed").exists()
+    settings = course.root / ".venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert settings.read_text() == (ROOT / "jupyterlab-settings" / "overrides.json").read_text()
+    again, calls = course("venv", "3.13.5")
+    assert again.returncode == 0 and calls == [], "an up-to-date .venv is left alone"
+
+
+def test_the_tests_add_the_test_pins(course):
+    course("venv", "3.13.5")
+    result, calls = course(".venv/.installed-test", "3.13.5")
+    assert result.returncode == 0, result.stderr
+    assert [option_values(args, "-r") for args in installs(calls)] == [["requirements-test.txt"]]
+
+
+def test_make_goes_ahead_on_an_untested_newer_python_with_a_note(course):
+    result, calls = course("venv", "3.14.2")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "Python 3.14.2 is newer than the tested versions (3.11, 3.12, 3.13); going ahead with it"
+    assert calls[0][1:] == ["-m", "venv", ".venv"]
+
+
+def test_a_different_interpreter_rebuilds_the_venv(course):
+    course("venv", "3.13.5")
+    result, calls = course("venv", "3.12.1", name="other-python")
+    assert result.returncode == 0, result.stderr
+    other = str((course.root / "other-python").resolve())
+    assert calls[0] == [other, "-m", "venv", ".venv"], "a fresh .venv is made with the new interpreter"
+    assert [option_values(args, "-r") for args in installs(calls) if option_values(args, "-r")] == [["requirements.txt"]]
+    assert "making it afresh" in result.stderr
 
 
 # repo2docker (Binder)
@@ -285,14 +453,15 @@ def repo2docker_run(tmp_path_factory):
 def test_the_clean_copy_is_complete(repo2docker_run):
     _, _, copy = repo2docker_run
     for relative in ["pyproject.toml", "requirements.txt", "environment.yml", "binder/environment.yml",
+                     "binder/postBuild", "jupyterlab-settings/overrides.json",
                      "src/asyncio_patterns/__init__.py", START_NOTEBOOK]:
         assert (copy / relative).is_file(), f"{relative} is not tracked by git (git add it)"
     assert not (copy / ".venv").exists() and not (copy / ".git").exists()
 
 
-def test_binder_builds_python_3_11_from_binder_environment_yml(repo2docker_run):
+def test_binder_builds_the_recording_python_from_binder_environment_yml(repo2docker_run):
     dockerfile, log, _ = repo2docker_run
-    assert "Building conda environment for python=3.11" in log
+    assert f"Building conda environment for python={RECORDED_ON}" in log
     updates = re.findall(r'env update -p \$\{NB_PYTHON_PREFIX\} --file "([^"]+)"', dockerfile)
     # Only binder/ is read when it exists: the root environment.yml is ignored.
     assert updates == ["binder/environment.yml"], f"the conda environment is installed from {updates}"
@@ -313,6 +482,15 @@ def test_binder_installs_the_package_after_copying_the_repository(repo2docker_ru
     assert "USER ${NB_USER}" in lines[copied:installed], "the environment must be installed as the notebook user"
     assert resolved_pip_targets(copy / "binder" / "environment.yml")["-e"] == [copy.resolve()]
     assert (copy / "pyproject.toml").is_file()
+
+
+def test_binder_runs_postbuild_after_installing_the_environment(repo2docker_run):
+    dockerfile, _, copy = repo2docker_run
+    lines = dockerfile.splitlines()
+    installed = next(i for i, line in enumerate(lines) if "env update" in line and "binder/environment.yml" in line)
+    assert lines.index("RUN ./binder/postBuild") > installed, "the settings go into the installed environment"
+    assert "requirements-test" not in dockerfile
+    assert os.access(copy / "binder" / "postBuild", os.X_OK), "git must keep postBuild executable"
 
 
 # README

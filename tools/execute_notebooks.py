@@ -4,6 +4,7 @@
 
 Cells tagged ``raises-exception`` may fail; any other error stops with the cell shown.
 No timing metadata is written, so re-running changes only what the code prints.
+``run`` is the one executor: the bench and the notebook tests call it too.
 """
 
 from __future__ import annotations
@@ -15,18 +16,29 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+CELL_TIMEOUT = 120  # seconds a cell may take, here, in the bench, the tests and nbval
+
+
+def run(nb, directory: Path, *, record_timing: bool = False, **kernel_options) -> float:
+    """Execute ``nb`` (in memory) in a fresh python3 kernel started in ``directory``;
+    return the wall-clock seconds. ``kernel_options`` go to ``NotebookClient.execute``."""
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=record_timing,
+        resources={"metadata": {"path": str(directory)}},
+    )
+    began = time.perf_counter()
+    client.execute(**kernel_options)
+    return time.perf_counter() - began
+
 
 def execute(path: Path) -> float:
+    """Execute the notebook at ``path`` and write it back with its new outputs."""
     nb = nbformat.read(path, as_version=4)
-    began = time.perf_counter()
-    NotebookClient(
-        nb, timeout=120, kernel_name="python3", record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
+    seconds = run(nb, path.parent)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
     nbformat.write(nb, path)
-    return time.perf_counter() - began
+    return seconds
 
 
 def main(paths: list[str]) -> int:
