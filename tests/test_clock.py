@@ -1,9 +1,13 @@
 import asyncio
+import os
+import signal
+import threading
 import time
 
 import pytest
 
 from asyncio_patterns import Deadlock, VirtualClockError, run_real, run_virtual
+from asyncio_patterns.lab.clock import VirtualTimeLoop
 
 
 async def sleeper(delays):
@@ -132,3 +136,87 @@ def test_rate_limiters_that_wait_on_float_sums_finish():
 
     assert run_virtual(through(TokenBucket(20, full=False), 200)) == pytest.approx(10.0)
     assert run_virtual(through(AsyncLimiter(20, 1), 100)) == pytest.approx(4.0)  # 20 at once, then 20/s
+
+
+def interrupt_soon(sent: list[float], after: float = 0.3) -> None:
+    """Send SIGINT to this process (the main thread gets KeyboardInterrupt) in ``after`` real s.
+
+    Called from inside the coroutine, so the signal always lands while the runner waits.
+    """
+    def send() -> None:
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Timer(after, send).start()
+
+
+async def sleeps_until_cancelled(cleaned_up: list[str], sent: list[float]) -> None:
+    interrupt_soon(sent)
+    try:
+        await asyncio.sleep(30)
+    finally:
+        cleaned_up.append("finally")
+
+
+async def runs_for_ever_in_virtual_time(cleaned_up: list[str], sent: list[float]) -> None:
+    interrupt_soon(sent)
+    try:
+        while True:
+            await asyncio.sleep(1)
+    finally:
+        cleaned_up.append("finally")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="needs POSIX signals")
+@pytest.mark.parametrize("run, main", [(run_real, sleeps_until_cancelled),
+                                          (run_virtual, runs_for_ever_in_virtual_time)],
+                         ids=["run_real", "run_virtual"])
+def test_ctrl_c_cancels_the_coroutine_and_returns_at_once(run, main):
+    cleaned_up, sent = [], []
+    with pytest.raises(KeyboardInterrupt):
+        run(main(cleaned_up, sent))
+    returned = time.monotonic()
+    assert cleaned_up == ["finally"]  # cancelled in its thread, not abandoned there
+    assert returned - sent[0] < 1.0  # typically a few milliseconds
+    assert not [t for t in threading.enumerate() if t.name == run.__name__]
+
+
+def test_a_loop_thread_runs_waits_cancels_and_takes_submissions():
+    from asyncio_patterns.lab.loopthread import LoopThread
+
+    async def polls(seen):
+        try:
+            while True:
+                await asyncio.sleep(0)  # keeps the loop busy; only a cancel ends it
+        finally:
+            seen.append("cancelled")
+
+    async def double(x):
+        return 2 * x
+
+    seen = []
+    run = LoopThread(polls(seen), name="polling")
+    assert run.submit(double(21)).result(timeout=5) == 42  # runs beside main
+    assert run.join(0.05) is False
+    with pytest.raises(RuntimeError, match="polling is still running: join"):
+        run.result()
+    run.cancel()
+    assert run.join(5) is True and seen == ["cancelled"]
+    with pytest.raises(asyncio.CancelledError):
+        run.result()
+    run.cancel()  # the loop has closed: nothing to do, no error
+
+
+def test_a_loop_thread_returns_or_raises_what_main_did():
+    from asyncio_patterns.lab.loopthread import LoopThread
+
+    ok = LoopThread(sleeper([0.0]), loop_factory=lambda: VirtualTimeLoop(0.1))
+    assert ok.join() and ok.result() == 0.0
+
+    async def fails():
+        raise KeyError("boom")
+
+    failed = LoopThread(fails())
+    failed.join()
+    with pytest.raises(KeyError, match="boom"):
+        failed.result()

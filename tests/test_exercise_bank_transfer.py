@@ -54,9 +54,47 @@ class OrderedLocksBank(RacyBank):
         return sorted((src, dst))
 
     async def transfer(self, src, dst, amount):
+        if src == dst:
+            return False  # nothing to move
         first, second = self.order(src, dst)
         async with self.locks[first], self.locks[second]:
             return await super().transfer(src, dst, amount)
+
+
+class LessonBank(RereadBank):
+    """The lesson's solution before it handled src == dst (RereadBank's body under two locks
+    taken in sorted order): transfer("a", "a", x) takes the lock of a twice."""
+
+    def __init__(self, balances, ledger):
+        super().__init__(balances, ledger)
+        self.locks = {name: asyncio.Lock() for name in self.balances}
+
+    async def transfer(self, src, dst, amount):
+        first, second = sorted((src, dst))
+        async with self.locks[first], self.locks[second]:
+            return await super().transfer(src, dst, amount)
+
+
+class FixedLessonBank(LessonBank):
+    async def transfer(self, src, dst, amount):
+        if src == dst:
+            return self.balances[src] >= amount  # nothing moves; say whether it could have
+        return await super().transfer(src, dst, amount)
+
+
+class RefusingBank(LessonBank):
+    async def transfer(self, src, dst, amount):
+        if src == dst:
+            raise ValueError(f"cannot transfer from {src} to itself")
+        return await super().transfer(src, dst, amount)
+
+
+class DoublingSelfTransferBank(GlobalLockBank):
+    async def transfer(self, src, dst, amount):
+        if src == dst:
+            self.balances[src] += amount
+            return True
+        return await super().transfer(src, dst, amount)
 
 
 class UnorderedLocksBank(OrderedLocksBank):
@@ -134,9 +172,48 @@ def test_blocking_code_is_reported_not_waited_for():
             return await super().transfer(src, dst, amount)
 
     verdict = check_bank(BlockingBank, real_limit=0.1)
-    assert not verdict and "blocks the event loop" in verdict.message
+    assert not verdict and "kept busy for 0.1 s of real time" in verdict.message
+    assert "(seed 0; check_bank(BlockingBank, seed=0) replays this round)" in verdict.message
     time.sleep(0.5)  # let the check's thread finish before the next test
 
 
 def test_verdicts_are_the_same_every_run():
     assert len({check_bank(RacyBank).message for _ in range(5)}) == 1
+
+
+def test_a_transfer_to_the_same_account_gets_a_verdict_not_a_hang():
+    began = time.perf_counter()
+    verdict = check_bank(LessonBank)
+    assert time.perf_counter() - began < 5
+    assert not verdict
+    assert verdict.message.startswith("transfer('a', 'a', 30) never returned")
+    assert "Handle src == dst" in verdict.message
+
+
+def test_a_transfer_to_the_same_account_may_return_or_be_refused_but_moves_nothing():
+    assert check_bank(FixedLessonBank)
+    assert check_bank(RefusingBank)
+    assert check_bank(GlobalLockBank)  # one lock, taken once: the money goes out and comes back
+    verdict = check_bank(DoublingSelfTransferBank)
+    assert not verdict and "transfer('a', 'a', 30) changed the balances" in verdict.message
+
+
+def test_a_failing_round_names_its_seed_and_the_seed_replays_it():
+    verdict = check_bank(RacyBank)
+    assert "(seed 0; check_bank(RacyBank, seed=0) replays this round)" in verdict.message
+    replayed = check_bank(RacyBank, seed=0)
+    assert replayed.message == verdict.message
+    other = check_bank(RacyBank, seed=3)
+    assert "(seed 3; check_bank(RacyBank, seed=3) replays this round)" in other.message
+    assert other.message != verdict.message  # another seed, other delays, another total
+
+
+def test_a_seed_that_passes_says_which_round_it_ran():
+    verdict = check_bank(OrderedLocksBank, seed=3)
+    assert verdict and verdict.message == "the round with seed 3 conserved money, overdrew no account and finished."
+
+
+def test_a_deadlock_names_its_seed_too():
+    verdict = check_bank(UnorderedLocksBank)
+    assert "(seed 0; check_bank(UnorderedLocksBank, seed=0) replays this round)" in verdict.message
+    assert "every task was waiting, with nothing left to wake them" in verdict.message

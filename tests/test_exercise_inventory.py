@@ -121,9 +121,30 @@ def test_a_busy_wait_is_reported_not_waited_for():
             self.stock -= units
 
     verdict = check_inventory(BusyWait, real_limit=0.1)
-    assert not verdict and "never" in verdict.message
+    assert not verdict and "kept busy for 0.1 s of real time" in verdict.message
+    assert "`await self.changed.wait_for(lambda: self.stock >= units)`" in verdict.message
     time.sleep(0.6)  # let the check's thread finish
 
 
 def test_verdicts_are_the_same_every_run():
     assert len({check_inventory(WhileNotify).message for _ in range(5)}) == 1
+
+
+class MiscountsFours(Correct):
+    """Right in the fixed scenarios, wrong in a random run: restock(4) adds one unit too many."""
+
+    async def restock(self, units):
+        await super().restock(units + (units == 4))
+
+
+def test_a_failing_random_run_names_its_seed_and_the_seed_replays_it():
+    verdict = check_inventory(MiscountsFours)
+    assert not verdict
+    assert verdict.message.startswith("random run (seed 0; check_inventory(MiscountsFours, seed=0) replays this round): ")
+    assert check_inventory(MiscountsFours, seed=0).message == verdict.message
+    assert "(seed 2; check_inventory(MiscountsFours, seed=2)" in check_inventory(MiscountsFours, seed=2).message
+
+
+def test_a_seed_that_passes_says_which_run_it_replayed():
+    verdict = check_inventory(Correct, seed=2)
+    assert verdict and "the random run with seed 2" in verdict.message

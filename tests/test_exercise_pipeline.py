@@ -139,6 +139,44 @@ async def gather_cancelled_without_return_exceptions(items, fetch, parse, worker
     return results
 
 
+async def semaphores_and_a_task_per_item(items, fetch, parse, workers):
+    """At most `workers` fetches and parses at once, but a task for every item."""
+    fetching, parsing, results = asyncio.Semaphore(workers), asyncio.Semaphore(workers), []
+
+    async def one(item):
+        async with fetching:
+            page = await fetch(item)
+        async with parsing:
+            results.append(await parse(page))
+
+    async with asyncio.TaskGroup() as group:
+        for item in items:
+            group.create_task(one(item))
+    return results
+
+
+async def returns_before_the_workers_end(items, fetch, parse, workers):
+    """Waits for the results, then returns with the parsers still blocked in get()."""
+    to_fetch, to_parse, results = asyncio.Queue(), asyncio.Queue(), []
+
+    async def fetcher():
+        while (item := await to_fetch.get()) is not DONE:
+            await to_parse.put(await fetch(item))
+
+    async def parser():
+        while True:
+            results.append(await parse(await to_parse.get()))
+
+    fetchers = [asyncio.create_task(fetcher()) for _ in range(workers)]
+    parsers = [asyncio.create_task(parser()) for _ in range(workers)]
+    for item in [*items, *[DONE] * workers]:
+        to_fetch.put_nowait(item)
+    await asyncio.gather(*fetchers)
+    while len(results) < len(items):
+        await asyncio.sleep(0.1)
+    return results
+
+
 def test_reference_passes():
     verdict = check_pipeline(reference)
     assert verdict.passed, verdict.message
@@ -167,7 +205,8 @@ def test_a_pipeline_that_never_lets_time_pass_gets_a_verdict_not_a_hang(monkeypa
     monkeypatch.setattr("asyncio_patterns.exercises.pipeline.REAL_LIMIT", 0.5)
     verdict = check_pipeline(polls_for_work)
     assert not verdict.passed
-    assert "kept the event loop busy for 0.5 s of real time" in verdict.message
+    assert "the event loop was kept busy for 0.5 s of real time" in verdict.message
+    assert "Wait for work with `await queue.get()`" in verdict.message
     runaway = [t for t in threading.enumerate() if t.name == "exercise check"]
     assert not runaway, "the polling loop was cancelled, so its thread must have ended"
 
@@ -175,7 +214,12 @@ def test_a_pipeline_that_never_lets_time_pass_gets_a_verdict_not_a_hang(monkeypa
 @pytest.mark.parametrize("pipeline, hint", [
     (stub, "returned None"),
     (not_async, "not a coroutine: define it with `async def"),
-    (join_and_cancel(await_them=False), "still running when pipeline() returned (stage x6)"),
+    (join_and_cancel(await_them=False), "pipeline() ended with 6 task(s) still running (stage x6): they were "
+                                        "cancelled but not awaited"),
+    (semaphores_and_a_task_per_item, "fetch() ran in 30 different tasks, but workers=3: make the fetch stage "
+                                     "a fixed pool of 3 worker tasks"),
+    (returns_before_the_workers_end, "pipeline() ended with 3 task(s) still running (parser x3): wait for "
+                                     "every task you start"),
     (join_and_cancel(catch=False), "the error was swallowed and the item lost"),
     (join_and_cancel(catch=False, done_in_finally=False), "When parse() raised ParseError for item 15, pipeline() did not finish"),
     (one_sentinel, "did not finish within 60 s (virtual time). Still waiting: worker x2"),

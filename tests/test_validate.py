@@ -36,3 +36,13 @@ def test_nonempty_list_takes_any_iterable_once():
 def test_an_empty_or_wrong_list_says_what_to_pass(value):
     with pytest.raises(ValueError, match="^" + re.escape(f"sizes must be a non-empty list of sizes, e.g. [1, 4], got {value!r}") + "$"):
         nonempty_list("sizes", value, "sizes, e.g. [1, 4]")
+
+
+def test_a_positive_number_refuses_zero():
+    from asyncio_patterns.lab.validate import number
+
+    assert number("per_second", 0.5, positive=True) == 0.5
+    with pytest.raises(ValueError, match=r"^per_second must be a number > 0, got 0$"):
+        number("per_second", 0, positive=True)
+    with pytest.raises(ValueError, match=r"^share must be a number > 0 and <= 1, got 0$"):
+        number("share", 0, high=1, positive=True)

@@ -1,29 +1,38 @@
 """Run a learner's code for a check: in virtual time, under a virtual and a real time limit.
 
-``run_guarded(main)`` never raises and never hangs. It reports how the run ended:
-``"ok"`` with the result, ``"error"`` with the exception, ``"deadlock"`` (every task
-waiting, nothing left to wake them), ``"timeout"`` (still running after ``virtual_limit``
-virtual seconds), or ``"hung"`` (still running after ``real_limit`` real seconds: a
-blocking call, a loop that never awaits, or one that polls with ``asyncio.sleep(0)`` so
-virtual time never moves). A hung run's tasks are then cancelled, which ends a polling
-loop; code that never awaits at all runs on in its thread until the kernel restarts.
+``run_guarded(main)`` never raises and never hangs. Its :class:`Outcome` says how the run
+ended, as a :class:`Status`: it finished (``OK``, with the result), it raised (``ERROR``,
+with the exception), every task was waiting with nothing left to wake them
+(``DEADLOCK``), it was still running after ``virtual_limit`` virtual seconds
+(``TIMEOUT``), or after ``real_limit`` real seconds (``HUNG``: a blocking call, a loop
+that never awaits, or one that polls with ``asyncio.sleep(0)`` so virtual time never
+moves). A hung run's tasks are then cancelled, which ends a polling loop; code that never
+awaits at all runs on in its thread until the kernel restarts.
+
+The words for a run that did not finish (:meth:`Outcome.unfinished`), for tasks left
+running (:func:`left_running`) and for naming a seed (:func:`replay`) are here, once;
+each checker adds only what it knows about its own exercise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import re
-import threading
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from ..lab.clock import Deadlock, VirtualTimeLoop, next_timer_due
+from ..lab.clock import Deadlock, VirtualTimeLoop, next_timer_due, task_label
+from ..lab.loopthread import LoopThread
 
-__all__ = ["VIRTUAL_LIMIT", "Attempt", "Outcome", "attempt", "describe_error", "run_guarded"]
+__all__ = ["REAL_LIMIT", "VIRTUAL_LIMIT", "Attempt", "Outcome", "Status", "attempt", "describe_error",
+           "left_running", "replay", "run_guarded", "still_running", "task_names"]
 
 VIRTUAL_LIMIT = 600.0  # virtual seconds a checked run may take by default
+REAL_LIMIT = 5.0  # real seconds a checked run may take by default; a correct one takes milliseconds
 
 
 @dataclass
@@ -34,11 +43,15 @@ class Attempt:
     error: BaseException | None = None  # what the learner's code raised
     timed_out: bool = False  # still running when the deadline passed
     not_awaitable: str = ""  # the type returned instead of a coroutine
+    left_running: str = ""  # the words for tasks still running when it ended ("" if none)
 
 
-async def attempt(into: Attempt, function: Callable, *args: Any, timeout: float) -> None:
-    """Await ``function(*args)`` for at most ``timeout`` seconds and record in ``into`` how
-    it ended. Never raises for the learner's errors, cancellation included."""
+async def attempt(into: Attempt, function: Callable, *args: Any, timeout: float | None = None,
+                  name: str = "") -> None:
+    """Await ``function(*args)`` for at most ``timeout`` seconds (None: no limit) and record
+    in ``into`` how it ended, and which tasks it left running (see :func:`left_running`;
+    ``name`` is how the verdict calls it, by default ``function.__name__ + "()"``).
+    Never raises for the learner's errors, cancellation included."""
     deadline = asyncio.timeout(timeout)
     try:
         async with deadline:
@@ -54,18 +67,52 @@ async def attempt(into: Attempt, function: Callable, *args: Any, timeout: float)
             into.error = error
     except (Exception, asyncio.CancelledError) as error:  # the deadline turns our own
         into.error = error  # cancellation into TimeoutError above, so this is the learner's
+    finally:  # at once, before any await: a task cancelled but not awaited is still running here
+        into.left_running = left_running(still_running(), name or f"{getattr(function, '__name__', 'it')}()")
+
+
+class Status(enum.Enum):
+    """How a guarded run ended."""
+
+    OK = "ok"  # it finished; the outcome's value is the result
+    ERROR = "error"  # it raised; the value is the exception
+    DEADLOCK = "deadlock"  # every task was waiting, nothing left to wake them; the value is the Deadlock
+    TIMEOUT = "timeout"  # still running after the virtual time limit
+    HUNG = "hung"  # still running after the real time limit
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a guarded run ended; ``value`` is the result (ok) or the exception (error, deadlock)."""
+    """How a guarded run ended, and the limits it ran under."""
 
-    status: str
+    status: Status
     value: Any = None
+    virtual_limit: float = VIRTUAL_LIMIT
+    real_limit: float = REAL_LIMIT
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status is Status.OK
+
+    @property
+    def finished(self) -> bool:
+        """It returned or raised (the other three never finished)."""
+        return self.status in (Status.OK, Status.ERROR)
+
+    def unfinished(self, *, deadlock: str = "", timeout: str = "", hung: str = "") -> str:
+        """What a run that did not finish did, then the checker's own hint for that case."""
+        said, hint = {
+            Status.DEADLOCK: ("every task was waiting, with nothing left to wake them", deadlock),
+            Status.TIMEOUT: (f"still running after {self.virtual_limit:g} s of virtual time", timeout),
+            Status.HUNG: (f"the event loop was kept busy for {self.real_limit:g} s of real time without "
+                          "letting time pass: a call that blocks (time.sleep) or a loop that never waits "
+                          "(`while ...: pass`, or polling with `await asyncio.sleep(0)`) holds it", hung),
+        }[self.status]
+        text = f"{said}. {hint}".rstrip()
+        if self.status is Status.HUNG:
+            text += (" If the notebook stays slow, restart the kernel: a loop with no await at all "
+                     "cannot be stopped from outside.")
+        return text
 
 
 def describe_error(error: BaseException) -> str:
@@ -76,40 +123,58 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = VIRTUAL_LIMIT, real_limit: float = 5.0) -> Outcome:
+def still_running(besides: asyncio.Task | None = None) -> list[asyncio.Task]:
+    """The tasks not yet done, other than ``besides`` (by default the current task).
+
+    Call it the moment the learner's function has returned, before any ``await``: a task
+    that was cancelled but not awaited is still running then, and would run its clean-up
+    after the function had returned.
+    """
+    besides = besides or asyncio.current_task()
+    return [task for task in asyncio.all_tasks() if task is not besides and not task.done()]
+
+
+def task_names(tasks: list[asyncio.Task]) -> str:
+    """The tasks' labels, each once: "parser, worker x3"."""
+    counts = Counter(task_label(task) for task in tasks)
+    return ", ".join(name if n == 1 else f"{name} x{n}" for name, n in sorted(counts.items()))
+
+
+def left_running(tasks: list[asyncio.Task], function: str) -> str:
+    """The words for ``tasks`` still running when ``function`` ended ("" if there are none)."""
+    if not tasks:
+        return ""
+    if all(task.cancelling() for task in tasks):
+        why = ("they were cancelled but not awaited. Cancelling a task only asks it to stop: await the "
+               "tasks after cancelling them (a TaskGroup does both for you).")
+    else:
+        why = "wait for every task you start, or cancel it and then await it (a TaskGroup does both for you)."
+    return f"{function} ended with {len(tasks)} task(s) still running ({task_names(tasks)}): {why}"
+
+
+def replay(check: str, answer: str, seed: int) -> str:
+    """The note that names a failing round's seed: ``replay("check_bank", "Bank", 3)`` is
+    "(seed 3; check_bank(Bank, seed=3) replays this round)"."""
+    return f"(seed {seed}; {check}({answer}, seed={seed}) replays this round)"
+
+
+def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = VIRTUAL_LIMIT,
+                real_limit: float = REAL_LIMIT) -> Outcome:
     """Run ``main`` to completion in virtual time on a fresh loop in a daemon thread."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            with asyncio.Runner(loop_factory=lambda: _LimitedLoop(virtual_limit)) as runner:
-                box["loop"] = runner.get_loop()
-                box["outcome"] = Outcome("ok", runner.run(main))
-        except Deadlock as error:
-            box["outcome"] = Outcome("deadlock", error)
-        except _OverTime:
-            box["outcome"] = Outcome("timeout")
-        except BaseException as error:  # the learner's code may raise anything; report it
-            box["outcome"] = Outcome("error", error)
-
-    thread = threading.Thread(target=target, name="exercise check", daemon=True)
-    thread.start()
-    thread.join(real_limit)
-    if thread.is_alive():
-        _cancel_all(box.get("loop"))
-        thread.join(1.0)
-        return Outcome("hung")
-    return box["outcome"]
-
-
-def _cancel_all(loop: asyncio.AbstractEventLoop | None) -> None:
-    """Ask a runaway loop, from another thread, to cancel every task it runs."""
-    if loop is None:
-        return
+    run = LoopThread(main, loop_factory=lambda: _LimitedLoop(virtual_limit), name="exercise check")
+    limits = {"virtual_limit": virtual_limit, "real_limit": real_limit}
+    if not run.join(real_limit):
+        run.cancel()  # ends a loop that polls; one that never awaits runs on in its thread
+        run.join(1.0)
+        return Outcome(Status.HUNG, **limits)
     try:
-        loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(loop)])
-    except RuntimeError:  # it closed in the meantime
-        pass
+        return Outcome(Status.OK, run.result(), **limits)
+    except Deadlock as error:
+        return Outcome(Status.DEADLOCK, error, **limits)
+    except _OverTime:
+        return Outcome(Status.TIMEOUT, **limits)
+    except BaseException as error:  # the learner's code may raise anything; report it
+        return Outcome(Status.ERROR, error, **limits)
 
 
 class _OverTime(Exception):

@@ -6,6 +6,8 @@ a large take queued ahead of a small one (``notify()`` wakes the wrong one), two
 waiting for one restock (an ``if`` lets both take), and random stress runs. It checks
 that the stock never goes below zero, that a take returns as soon as there is enough
 stock for it, and that everything finishes: a stuck taker is a failing verdict, not a hang.
+Random run N comes from seed N: a failing one is named by its seed, and
+``check_inventory(Inventory, seed=N)`` replays exactly that run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import inspect
 import random
 
 from . import Verdict
-from ._harness import VIRTUAL_LIMIT, describe_error, run_guarded
+from ._harness import REAL_LIMIT, Outcome, describe_error, replay, run_guarded
 
 __all__ = ["check_inventory"]
 
@@ -169,36 +171,40 @@ _NEGATIVE_HINT = (". take() must wait until stock >= units, and check again afte
                   "await self.changed.wait()` or `await self.changed.wait_for(lambda: self.stock >= units)`.")
 
 
-def check_inventory(inventory_class: type, *, real_limit: float = 5.0) -> Verdict:
-    """Run the scenarios against ``inventory_class``; the first failure is the verdict."""
+def check_inventory(inventory_class: type, *, real_limit: float = REAL_LIMIT, seed: int | None = None) -> Verdict:
+    """Run the scenarios against ``inventory_class``; the first failure is the verdict.
+    With ``seed``, only the random run of that seed."""
     if not inspect.isclass(inventory_class):
         return Verdict(False, "pass the class itself, check_inventory(Inventory), "
                               f"not {type(inventory_class).__name__}")
     for method in ("take", "restock"):
         if not inspect.iscoroutinefunction(getattr(inventory_class, method, None)):
             return Verdict(False, f"Inventory needs an `async def {method}(self, units)` method")
-    scenarios = [("one take(2) waiting, then restock(2)", lambda: _single_waiter(inventory_class)),
-                 ("take(5) waiting ahead of take(1), then restock(1)", lambda: _wrong_waiter(inventory_class)),
-                 ("two take(3) waiting, then restock(3)", lambda: _double_take(inventory_class))]
-    scenarios += [(f"random run {seed}", lambda seed=seed: _stress(inventory_class, seed)) for seed in range(3)]
+    def random_run(n: int):
+        return (f"random run {replay('check_inventory', inventory_class.__name__, n)}",
+                lambda: _stress(inventory_class, n))
+
+    if seed is not None:
+        scenarios = [random_run(seed)]
+    else:
+        scenarios = [("one take(2) waiting, then restock(2)", lambda: _single_waiter(inventory_class)),
+                     ("take(5) waiting ahead of take(1), then restock(1)", lambda: _wrong_waiter(inventory_class)),
+                     ("two take(3) waiting, then restock(3)", lambda: _double_take(inventory_class)),
+                     *(random_run(n) for n in range(3))]
     for name, scenario in scenarios:
         outcome = run_guarded(scenario(), real_limit=real_limit)
         if not outcome.ok:
-            return Verdict(False, f"{name}: {_explain(outcome, real_limit)}")
+            return Verdict(False, f"{name}: {_explain(outcome)}")
+    if seed is not None:
+        return Verdict(True, f"the random run with seed {seed} kept the stock at zero or above and finished.")
     return Verdict(True, "the stock never went below zero, every take() returned as soon as there was "
                          "enough stock for it, and every scenario finished.")
 
 
-def _explain(outcome, real_limit: float) -> str:
-    if outcome.status == "deadlock":
-        return ("every task was waiting and nothing could wake them. " + _NOBODY_WOKEN)
-    if outcome.status == "timeout":
-        return f"still running after {VIRTUAL_LIMIT:g} s of virtual time."
-    if outcome.status == "hung":
-        return (f"the event loop kept running for {real_limit:g} s of real time with no time passing: "
-                "a loop that never waits (`while self.stock < units: pass`, or polling with `await asyncio.sleep(0)`) "
-                "starves every other task. If the notebook stays slow, restart the kernel: a loop with "
-                "no await at all cannot be stopped from outside.")
+def _explain(outcome: Outcome) -> str:
+    if not outcome.finished:
+        return outcome.unfinished(deadlock=_NOBODY_WOKEN, hung="In take(), wait on the condition instead: "
+                                  "`await self.changed.wait_for(lambda: self.stock >= units)`.")
     error = outcome.value
     while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
         error = error.exceptions[0]

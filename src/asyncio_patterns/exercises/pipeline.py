@@ -11,8 +11,8 @@ on a list of items, on no items, and with a ``parse()`` that fails for one item.
 returns a :class:`~asyncio_patterns.exercises.Verdict`. Every run has a virtual timeout,
 so a pipeline that waits forever becomes a verdict, and a real-time limit, so one that
 keeps the loop busy without letting time pass does too. A correct pipeline puts every
-item out exactly once, uses ``workers`` tasks per stage, finishes, and leaves no task
-running when it returns. When ``parse()`` raises, it
+item out exactly once, runs each stage in a fixed pool of ``workers`` tasks, finishes, and
+leaves no task running when it returns. When ``parse()`` raises, it
 must still finish: either raising the error (alone or in an ``ExceptionGroup``), or
 returning the exception object in that item's place.
 """
@@ -20,6 +20,7 @@ returning the exception object in that item's place.
 from __future__ import annotations
 
 import asyncio
+import weakref
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -27,9 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..lab.validate import seconds, whole_number
-from ..lab.clock import task_label
 from . import Verdict, not_a_function
-from ._harness import Attempt, attempt, run_guarded
+from ._harness import Attempt, Outcome, Status, attempt, run_guarded, still_running, task_names
 
 __all__ = ["Page", "ParseError", "Parsed", "check_pipeline"]
 
@@ -59,10 +59,16 @@ def _spread(item: Any, kinds: int) -> int:
 
 @dataclass
 class _Stages:
-    """The checker's fetch and parse: they count calls and how many run at once."""
+    """The checker's fetch and parse: they count calls, how many run at once, and in how
+    many different tasks."""
 
     fail_on: Any = None
     fetch_calls: Counter = field(default_factory=Counter)
+    fetch_tasks: int = 0  # how many different tasks called fetch()
+    parse_tasks: int = 0
+    # The tasks seen so far; weak, so that a task that died with an error is not kept alive.
+    fetchers: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    parsers: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     misuse: str = ""
     fetching: int = 0
     parsing: int = 0
@@ -78,6 +84,9 @@ class _Stages:
 
     async def fetch(self, item: Any) -> Page:
         self.fetch_calls[item] += 1
+        if asyncio.current_task() not in self.fetchers:
+            self.fetchers.add(asyncio.current_task())
+            self.fetch_tasks += 1
         self.fetching += 1
         self._busy()
         try:
@@ -93,6 +102,9 @@ class _Stages:
                 "the parse stage takes the fetch stage's results"
             )
             raise TypeError(f"parse() needs a page from fetch(), got {page!r}")
+        if asyncio.current_task() not in self.parsers:
+            self.parsers.add(asyncio.current_task())
+            self.parse_tasks += 1
         self.parsing += 1
         self._busy()
         try:
@@ -107,15 +119,8 @@ class _Stages:
 
 @dataclass
 class _Outcome(Attempt):
-    hung: bool = False  # still running after the real-time limit
-    waiting: list[str] = field(default_factory=list)  # tasks still waiting at the deadline
-    left_running: list[str] = field(default_factory=list)  # tasks not done when the run ended
-
-
-def _running_tasks(me: asyncio.Task | None) -> list[str]:
-    """Labels of the tasks not yet done, other than ``me``, as "name" or "name x3"."""
-    counts = Counter(task_label(t) for t in asyncio.all_tasks() if t is not me and not t.done())
-    return [name if n == 1 else f"{name} x{n}" for name, n in sorted(counts.items())]
+    stuck: Outcome | None = None  # the guarded run, if it did not finish (hung, or ignored cancellation)
+    waiting: str = ""  # the tasks still waiting at the deadline
 
 
 async def _run(pipeline: Callable, items: list, workers: int, stages: _Stages, timeout: float) -> _Outcome:
@@ -123,15 +128,13 @@ async def _run(pipeline: Callable, items: list, workers: int, stages: _Stages, t
     me = asyncio.current_task()
     # Just before the deadline, note who is still waiting (after it, cancellation ends them).
     def note_waiting() -> None:
-        outcome.waiting = _running_tasks(me)
+        outcome.waiting = task_names(still_running(besides=me))
     snapshot = asyncio.get_running_loop().call_later(timeout * (1 - 1e-9), note_waiting)
     try:
-        await attempt(outcome, pipeline, items, stages.fetch, stages.parse, workers, timeout=timeout)
+        await attempt(outcome, pipeline, items, stages.fetch, stages.parse, workers, timeout=timeout,
+                      name="pipeline()")
     finally:
         snapshot.cancel()
-    # Checked at once, before yielding: a task that was cancelled but not awaited is
-    # still running here, and would run its clean-up after pipeline() had returned.
-    outcome.left_running = _running_tasks(me)
     return outcome
 
 
@@ -142,15 +145,11 @@ def _attempt(pipeline: Callable, items: list, workers: int, stages: _Stages, tim
     # _run applies the virtual timeout itself; run_guarded adds the real-time limit.
     guarded = run_guarded(_run(pipeline, items, workers, stages, timeout),
                           virtual_limit=2 * timeout, real_limit=REAL_LIMIT)
-    if guarded.status == "ok":
+    if guarded.ok:
         return guarded.value
-    if guarded.status == "hung":
-        return _Outcome(hung=True)
-    if guarded.status == "error":
+    if guarded.status is Status.ERROR:
         raise guarded.value  # the checker's own failure: _run reports the learner's errors
-    # A task that ignored cancellation while the run was cleaned up.
-    detail = guarded.value or f"still running after {2 * timeout:g} s of virtual time"
-    return _Outcome(timed_out=True, waiting=[f"a task that ignores cancellation ({detail})"])
+    return _Outcome(stuck=guarded)
 
 
 def _contains(error: BaseException, kind: type[BaseException]) -> bool:
@@ -176,22 +175,19 @@ def _common_problem(outcome: _Outcome, stages: _Stages, timeout: float, when: st
                 "define it with `async def pipeline(items, fetch, parse, workers):`")
     if stages.misuse:
         return stages.misuse
-    if outcome.hung:
-        return (f"{when}, pipeline() kept the event loop busy for {REAL_LIMIT:g} s of real time without "
-                "letting time pass: a loop that never awaits, or one that polls (`while queue.empty(): "
-                "await asyncio.sleep(0)`). Wait with `await queue.get()` instead. If the notebook stays "
-                "slow, restart the kernel: a loop with no await at all cannot be stopped from outside.")
+    if outcome.stuck is not None and outcome.stuck.status is Status.HUNG:
+        return f"{when}, " + outcome.stuck.unfinished(hung="Wait for work with `await queue.get()`.")
+    if outcome.stuck is not None:  # the run went on after its deadline cancelled it
+        return (f"{when}, pipeline() did not finish within {timeout:g} s (virtual time), and a task ignored "
+                f"its cancellation: {outcome.stuck.unfinished()} Let CancelledError propagate.")
     if outcome.timed_out:
-        waiting = f" Still waiting: {', '.join(outcome.waiting)}." if outcome.waiting else ""
+        waiting = f" Still waiting: {outcome.waiting}." if outcome.waiting else ""
         return (f"{when}, pipeline() did not finish within {timeout:g} s (virtual time).{waiting} "
                 "Something waits forever: a worker blocked in get() because no sentinel reached it, "
                 "join() waiting for a task_done() that was never called, or a worker that died "
                 "while the others waited for it.")
     if outcome.left_running:
-        return (f"{when}, some tasks were still running when pipeline() returned "
-                f"({', '.join(outcome.left_running)}). Cancelling a task only asks it to stop: await the "
-                "workers after cancelling them (or end them with sentinels and await them); a TaskGroup "
-                "awaits them for you.")
+        return f"{when}, {outcome.left_running}"
     return ""
 
 
@@ -241,6 +237,11 @@ def _check_concurrency(stages: _Stages, workers: int) -> str:
         if most < workers:
             return (f"{stage}() never ran more than {most} at once, but workers={workers}: start {workers} "
                     f"worker tasks for the {stage} stage so that {workers} calls can run at once")
+    for stage, tasks in (("fetch", stages.fetch_tasks), ("parse", stages.parse_tasks)):
+        if tasks > workers:
+            return (f"{stage}() ran in {tasks} different tasks, but workers={workers}: make the {stage} "
+                    f"stage a fixed pool of {workers} worker tasks that take items from a queue, not a task "
+                    "per item (even one that a semaphore holds back)")
     if stages.most_busy <= workers:
         return (f"fetch() and parse() together never ran more than {workers} at once: it looks like one set of "
                 f"workers does both. Give each stage its own {workers} workers, with a queue between them, "

@@ -11,26 +11,33 @@ The learner writes::
 many requests it saw, the most in flight at once (``max_in_flight``), how many arrived
 in each whole second (``arrivals_per_second``) and how many connections were opened.
 It runs in real time (requests are real) and returns a
-:class:`~asyncio_patterns.exercises.Verdict`. The server has its own event loop in its own
-thread, so it still answers while the learner's loop is frozen by a blocking call, and
-the learner's code runs on a fresh loop in another thread, under ``timeout`` and a
-real-time limit, so the check never hangs.
+:class:`~asyncio_patterns.exercises.Verdict`.
+
+Two loops run, each in a :class:`~asyncio_patterns.lab.loopthread.LoopThread`: the
+server's, so it still answers while the learner's loop is frozen by a blocking call,
+and the learner's. While the learner's runs, the checker asks it every ``BEAT`` seconds
+to run a callback; a loop that does not answer within ``FROZEN`` seconds is frozen, and
+the verdict names the line it was stuck on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import linecache
+import sys
+import sysconfig
 import threading
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..lab.validate import seconds, whole_number
+from ..lab.loopthread import LoopThread
 from ..lab.server import LabServer, LabStats
+from ..lab.validate import number, seconds, whole_number
 from . import Verdict, not_a_function
-from ._harness import Attempt, attempt
+from ._harness import Attempt, Status, attempt
 
 __all__ = ["check_polite_fetch"]
 
@@ -39,149 +46,90 @@ __all__ = ["check_polite_fetch"]
 # per second is allowed for that; a limiter that lets a burst through overshoots by far more.
 SLACK = 1
 
-# The learner's loop runs a heartbeat every BEAT seconds. One that misses it for FROZEN
-# seconds is frozen: a blocking call (urllib, requests, time.sleep) or a loop that never
-# awaits holds it. A client that awaits its requests never comes close.
-BEAT = 0.05
-FROZEN = 1.0
-# Real seconds allowed past the timeout (or after a freeze) for the learner's code to unwind.
-GRACE = 1.0
+BEAT = 0.05  # how often the checker asks the learner's loop to answer
+FROZEN = 1.0  # a loop that does not answer for this long is frozen (a client that awaits never is)
+GRACE = 1.0  # real seconds allowed past the timeout, or after a freeze, for the learner's code to end
+
+# Where code that is not the learner's lives: a frozen loop is named by the learner's line.
+_LIBRARIES = tuple({sysconfig.get_path(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+                   | {str(Path(__file__).resolve().parents[1])})
 
 
 @dataclass
-class _Run(Attempt):
-    frozen: bool = False
-    elapsed: float = 0.0
-    finished: bool = False  # fetch_all() has returned or raised; the loop is being closed
-    stats: LabStats = field(default_factory=LabStats)
+class _Run:
+    """What one call of fetch_all did, and what the server counted meanwhile."""
+
+    tried: Attempt  # what fetch_all returned or raised, once it ended
+    status: Status  # OK (it ended), HUNG (its loop froze) or TIMEOUT (it outlived the timeout)
+    elapsed: float  # real seconds
+    stats: LabStats
+    frozen_at: str = ""  # the learner's line its frozen loop was running
 
 
-class _Pulse:
-    """When the learner's loop last ran the heartbeat, and the longest it went without."""
-
-    def __init__(self) -> None:
-        self.last = time.monotonic()
-        self.longest = 0.0
-
-    def beat(self) -> None:
-        now = time.monotonic()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(BEAT)
-            self.beat()
-
-
-class _ServerThread:
-    """A LabServer serving from its own event loop in a daemon thread, from ``with`` to its end.
-
-    Its counters belong to that loop: reset and read them with :meth:`call`.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        self.server = LabServer(**options)
-        self._ready = threading.Event()
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._serve, name="lab server", daemon=True)
-
-    def _serve(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as error:  # start() failed: re-raised by __enter__
-            self._failed = error
-            self._ready.set()
-
-    async def _main(self) -> None:
-        async with self.server:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            self._ready.set()
-            await self._stop.wait()
-
-    def call(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
-        """Run ``coroutine`` on the server's loop; the future is usable from any thread."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-
-    def __enter__(self) -> _ServerThread:
-        self._thread.start()
-        self._ready.wait()
-        if self._failed is not None:
-            self._thread.join()
-            raise self._failed
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join()
-
-
-async def _reset(server: LabServer) -> None:
-    server.reset_stats()
-
-
-async def _snapshot(server: LabServer) -> LabStats:
-    return LabStats(**server.stats.as_dict())
-
-
-async def _learner(fetch_all: Callable, urls: list[str], max_in_flight: int, per_second: float,
-                   timeout: float, lab: _ServerThread, run: _Run, pulse: _Pulse) -> None:
-    await asyncio.wrap_future(lab.call(_reset(lab.server)))  # the seconds in arrivals_per_second count from here
-    heartbeat = asyncio.create_task(pulse.run(), name="check heartbeat")
-    pulse.beat()
-    began = time.perf_counter()
+async def _serve(server: LabServer) -> None:
+    """Keep the server's loop running until it is cancelled, then close the server."""
     try:
-        await attempt(run, fetch_all, urls, max_in_flight, per_second, timeout=timeout)
+        await asyncio.Event().wait()
     finally:
-        run.elapsed = time.perf_counter() - began
-        pulse.beat()  # a freeze that lasted until fetch_all() returned counts too
-        heartbeat.cancel()
-        run.finished = True
+        await server.close()
 
 
-def _wait(thread: threading.Thread, run: _Run, pulse: _Pulse, timeout: float) -> str:
-    """How the learner's thread ended: "done", "frozen" (no heartbeat for FROZEN s) or
-    "overtime" (its loop turns but fetch_all() outlived timeout + GRACE)."""
-    limit = time.monotonic() + timeout + GRACE
-    while thread.is_alive():
-        thread.join(BEAT)
-        if run.finished:
-            thread.join(GRACE)  # closing the loop; whatever it still does, the result is in
-            return "done"
-        now = time.monotonic()
-        if now - pulse.last > FROZEN:
-            return "frozen"
-        if now > limit:
-            return "overtime"
-    return "done"
+async def _call(function: Callable[[], Any]) -> Any:
+    return function()
 
 
-def _run(fetch_all: Callable, n: int, max_in_flight: int, per_second: float, timeout: float, **server_options: Any) -> _Run:
-    run = _Run()
-    with _ServerThread(**server_options) as lab:
-        urls = [lab.server.url(f"/items/{i}") for i in range(n)]
+def _run(fetch_all: Callable, n: int, max_in_flight: int, per_second: float, timeout: float,
+         **server_options: Any) -> _Run:
+    server = LabServer(**server_options)
+    lab, learner = LoopThread(_serve(server), name="lab server"), None
+    try:
+        lab.submit(server.start()).result()
+        urls = [server.url(f"/items/{i}") for i in range(n)]
+        lab.submit(_call(server.reset_stats)).result()  # arrivals_per_second counts seconds from here
+        tried, began = Attempt(), time.perf_counter()
+        learner = LoopThread(attempt(tried, fetch_all, urls, max_in_flight, per_second, timeout=timeout),
+                             name="check_polite_fetch: fetch_all")
+        status, frozen_at = _watch(learner, timeout)
+        elapsed = time.perf_counter() - began
+        stats = lab.submit(_call(lambda: LabStats(**server.stats.as_dict()))).result()
+    finally:
+        lab.cancel()
+        lab.join()
+        if learner is not None and not learner.join(0):
+            learner.cancel()  # with the server stopped, a blocking client fails fast and its thread ends
+            learner.join(GRACE)  # one stuck for good (time.sleep(1e9)) is a daemon thread, left behind
+    return _Run(tried, status, elapsed, stats, frozen_at)
 
-        def target() -> None:
-            try:
-                asyncio.run(_learner(fetch_all, urls, max_in_flight, per_second, timeout, lab, run, pulse))
-            except BaseException as error:  # raised while closing the learner's loop
-                if run.error is None:
-                    run.error = error
 
-        thread = threading.Thread(target=target, name="check_polite_fetch: fetch_all", daemon=True)
-        pulse = _Pulse()  # the learner's loop is watched from the moment its thread starts
-        thread.start()
-        ending = _wait(thread, run, pulse, timeout)
-        stats = lab.call(_snapshot(lab.server)).result()
-    if ending != "done":
-        # Stopped server: a blocking client now fails fast and its thread ends. One stuck
-        # for good (time.sleep(1e9)) is a daemon thread and is left behind.
-        thread.join(GRACE)
-        run = _Run(frozen=ending == "frozen", timed_out=ending == "overtime")
-    run.frozen = run.frozen or pulse.longest > FROZEN
-    run.stats = stats
-    return run
+def _watch(learner: LoopThread, timeout: float) -> tuple[Status, str]:
+    """How the learner's run ended: OK (fetch_all returned or raised), HUNG (its loop did not
+    answer for FROZEN s; with the line it was running) or TIMEOUT (its loop answers, but the
+    run outlived ``timeout`` + GRACE)."""
+    deadline = time.monotonic() + timeout + GRACE
+    while not learner.join(BEAT):
+        if not _answers(learner):
+            return Status.HUNG, _line_running(learner.thread)
+        if time.monotonic() > deadline:
+            return Status.TIMEOUT, ""
+    return Status.OK, ""
+
+
+def _answers(learner: LoopThread) -> bool:
+    """Whether the learner's loop runs a callback within FROZEN seconds (or has ended)."""
+    answered = threading.Event()
+    try:
+        learner.loop.call_soon_threadsafe(answered.set)
+    except RuntimeError:  # the loop has closed: the run is over
+        return True
+    return answered.wait(FROZEN) or learner.join(0)
+
+
+def _line_running(thread: threading.Thread) -> str:
+    """The source line of the learner's code that ``thread`` is running ("" if none is found)."""
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None and frame.f_code.co_filename.startswith((*_LIBRARIES, "<")):
+        frame = frame.f_back
+    return "" if frame is None else linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
 
 
 def _ids(result: Any) -> list | None:
@@ -198,21 +146,27 @@ def _ids(result: Any) -> list | None:
 
 
 def _judge(run: _Run, n: int, max_in_flight: int, per_second: float, timeout: float) -> Verdict:
-    stats = run.stats
+    tried, stats = run.tried, run.stats
     seen = f"(the server received {stats.requests} requests)"
-    if run.not_awaitable:
-        return Verdict(False, f"fetch_all() returned a {run.not_awaitable}, not a coroutine: define it with "
+    if tried.not_awaitable:
+        return Verdict(False, f"fetch_all() returned a {tried.not_awaitable}, not a coroutine: define it with "
                               "`async def fetch_all(urls, max_in_flight, per_second):`")
-    if run.frozen:
-        return Verdict(False, f"a blocking call froze the event loop for over {FROZEN:g} s {seen}: urllib, "
-                              "requests and time.sleep stop every task until they return (so does a loop that "
-                              "never awaits); make each request with `await session.get(url)` "
-                              "on one shared aiohttp.ClientSession, and wait with `await asyncio.sleep`")
-    if run.timed_out:
-        return Verdict(False, f"fetch_all() did not finish within {timeout:g} s {seen}: is something waiting "
-                              "forever, or are the requests made one at a time?")
-    if run.error is not None:
-        return Verdict(False, f"fetch_all() raised {type(run.error).__name__}: {run.error} {seen}")
+    if run.status is Status.HUNG:
+        at = f" at `{run.frozen_at}`" if run.frozen_at else ""
+        if stats.requests:
+            return Verdict(False, f"the event loop froze for over {FROZEN:g} s{at} while the server received "
+                                  f"{stats.requests} requests: a blocking HTTP call stops every task until it "
+                                  "returns. Make each request with `await session.get(url)` on one shared "
+                                  "aiohttp.ClientSession.")
+        return Verdict(False, f"the event loop froze for over {FROZEN:g} s{at}, before any request reached the "
+                              "server: a blocking call (time.sleep) or a loop that never awaits stops every "
+                              "task. Wait with `await asyncio.sleep(...)`.")
+    if run.status is Status.TIMEOUT or tried.timed_out:
+        return Verdict(False, f"fetch_all() did not finish within {timeout:g} s, by when the server had "
+                              f"received {stats.requests} of {n} requests: is something waiting for ever, or "
+                              "are the requests made one at a time?")
+    if tried.error is not None:
+        return Verdict(False, f"fetch_all() raised {type(tried.error).__name__}: {tried.error} {seen}")
     if stats.max_in_flight > max_in_flight:
         return Verdict(False, f"the server saw {stats.max_in_flight} requests in flight at once, but at most "
                               f"{max_in_flight} are allowed: hold an asyncio.Semaphore({max_in_flight}) around "
@@ -220,16 +174,12 @@ def _judge(run: _Run, n: int, max_in_flight: int, per_second: float, timeout: fl
     busiest = max(stats.arrivals_per_second, default=0)
     if busiest > per_second + SLACK:
         second = stats.arrivals_per_second.index(busiest)
-        r = f"{per_second:g}"
-        hint = (f"a semaphore limits how many requests are in flight, not how many start per second: pace "
-                f"them with TokenBucket({r}). If you did use a rate limiter, check its burst: one that starts "
-                f"full (aiolimiter's AsyncLimiter({r}, 1), or TokenBucket({r}, burst={r})) lets {r} through "
-                f"at once and {r} more in the same second; TokenBucket({r}) and AsyncLimiter(1, 1 / {r}) do not")
         return Verdict(False, f"the server saw {busiest} requests arrive in second {second}, but at most "
-                              f"{per_second:g} per second are allowed: {hint}")
-    ids = _ids(run.result)
+                              f"{per_second:g} are allowed in any second: pace the start of every request "
+                              f"with one shared limiter that begins empty, such as TokenBucket({per_second:g}).")
+    ids = _ids(tried.result)
     if ids is None:
-        return Verdict(False, f"fetch_all() returned {type(run.result).__name__ if run.result is not None else None}"
+        return Verdict(False, f"fetch_all() returned {type(tried.result).__name__ if tried.result is not None else None}"
                               f": return a list with the JSON document of each URL (await response.json()), "
                               f"in the order of urls {seen}")
     if stats.requests != n or len(ids) != n:
@@ -273,8 +223,7 @@ def check_polite_fetch(
     """
     whole_number("urls", urls)
     whole_number("max_in_flight", max_in_flight)
-    if not per_second > 0:
-        raise ValueError(f"per_second must be > 0, got {per_second!r}")
+    number("per_second", per_second, positive=True)
     if urls <= per_second:
         raise ValueError(f"urls must be more than per_second ({per_second:g}), got {urls}: the server counts "
                          "arrivals per whole second, so a shorter run cannot show the rate")

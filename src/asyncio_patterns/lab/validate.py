@@ -25,10 +25,15 @@ def seconds(name: str, value: object, *, positive: bool = False) -> float:
     return float(value)
 
 
-def number(name: str, value: object, *, low: float = 0.0, high: float = math.inf) -> float:
-    """``value`` if it is a number (not a bool) between ``low`` and ``high``, inclusive."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        span = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+def number(name: str, value: object, *, low: float = 0.0, high: float = math.inf, positive: bool = False) -> float:
+    """``value`` if it is a number (not a bool) between ``low`` and ``high``, inclusive;
+    with ``positive=True`` it must also be above 0 (a rate, say)."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high
+            or (positive and not value > 0)):
+        if positive and low <= 0:
+            span = "> 0" if high == math.inf else f"> 0 and <= {high:g}"
+        else:
+            span = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
         raise ValueError(f"{name} must be a number {span}, got {value!r}")
     return value
 
