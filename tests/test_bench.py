@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import math
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -20,18 +20,7 @@ import pytest
 
 from asyncio_patterns.lab.measure import percentile
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "tools" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench"] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+import bench  # tools/bench.py: conftest.py puts tools/ on sys.path
 
 
 # -- lab-server table ----------------------------------------------------------------
@@ -269,10 +258,113 @@ def test_ratio_formatting_and_the_suite_verdict():
     assert ok and "floor x 2 notebooks" in lines[1]
 
 
+# -- clock table ----------------------------------------------------------------------
+
+
+def test_the_sleep_plan_is_seeded():
+    plan = bench.sleep_plan(tasks=20, sleeps=5, seed=3)
+    assert plan == bench.sleep_plan(tasks=20, sleeps=5, seed=3) != bench.sleep_plan(tasks=20, sleeps=5, seed=4)
+    assert [len(sleeps) for sleeps in plan] == [5] * 20 and all(0 <= s < 1 for sleeps in plan for s in sleeps)
+
+
+def test_clock_rows_are_computed_from_what_was_measured():
+    plan = bench.sleep_plan(tasks=20, sleeps=5, seed=3)
+    printed = []
+    rows = bench.clock_rows(plan, on_row=printed.append)
+    assert printed == rows and [row.name for row in rows] == [name for name, _ in bench.clock_runners()]
+    stock, virtual, *looptime = rows
+    longest = max(sum(sleeps) for sleeps in plan)  # every task starts at once: the run is its longest task
+    assert virtual.loop_seconds == longest  # exact: the clock lands on each timer
+    assert 0 < stock.loop_seconds <= stock.seconds < longest / 100  # real time, each sleep scaled down
+    assert all(0 < row.cpu_seconds for row in (stock, virtual))
+    for row in looptime:  # its clock counts whole microseconds
+        assert row.error == "not installed (pip install looptime)" or row.loop_seconds == pytest.approx(longest, abs=1e-5)
+    for row in (virtual, *looptime):
+        if not row.error:
+            share = bench.format_ratio(row.cpu_seconds / stock.cpu_seconds)
+            assert f"{row.seconds:8.3f} {row.cpu_seconds:8.3f} {share:>8}" in bench.format_clock_row(row, stock)
+    line, ok = bench.clock_summary(rows)
+    assert line.startswith(f"run_virtual at {bench.format_ratio(virtual.cpu_seconds / stock.cpu_seconds)} the stock loop's CPU")
+    assert ok == (virtual.cpu_seconds / stock.cpu_seconds <= 1.5)
+
+
+def test_repeated_clock_runs_keep_the_median():
+    took = iter([0.1, 0.01, 0.05])
+
+    def run(plan):
+        time.sleep(next(took))  # real time, hardly any CPU
+        return bench.Measurement(jobs=1, concurrency=1, elapsed=7.0, latencies=(7.0,))
+
+    [row] = bench.clock_rows([[1.0]], [("fake", run)], repeat=3)
+    assert 0.05 <= row.seconds < 0.1 and row.cpu_seconds < 0.05 and row.loop_seconds == 7.0
+
+
+def test_the_clock_verdict_and_a_missing_loop():
+    stock, virtual = bench.ClockRow("stock", 0.9, 0.2, 0.9), bench.ClockRow("run_virtual", 0.4, 0.3, 30.0)
+    missing = bench.ClockRow("looptime, its defaults", error="not installed (pip install looptime)")
+    assert bench.clock_summary([stock, virtual, missing]) == (  # CPU time: other work on the machine barely moves it
+        "run_virtual at 1.50x the stock loop's CPU time, target at most 1.5x: PASS", True)
+    assert not bench.clock_summary([stock, bench.ClockRow("run_virtual", 0.4, 0.31, 30.0)])[1]
+    assert bench.format_clock_row(virtual, stock).split() == ["run_virtual", "0.400", "0.300", "1.50x", "30.000s"]
+    assert "not installed" in bench.format_clock_row(missing, stock)
+
+
+# -- set-up table ---------------------------------------------------------------------
+
+
+def _repository(tmp_path: Path, makefile: str) -> Path:
+    """A one-commit git repository holding only ``makefile``."""
+    repo = tmp_path / "repo"
+    repo.mkdir(parents=True)
+    (repo / "Makefile").write_text(makefile)
+    git = ["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    for command in (["init", "--quiet"], ["add", "Makefile"], ["commit", "--quiet", "-m", "a Makefile"]):
+        subprocess.run(git + command, check=True)
+    return repo
+
+
+def test_the_set_up_is_timed_on_a_fresh_clone_that_is_removed(tmp_path, monkeypatch):
+    repo = _repository(tmp_path, "venv:\n\tsleep 0.3\n\tmkdir .venv\n")
+    commands, real_run = [], bench._run
+    monkeypatch.setattr(bench, "_run", lambda command: commands.append(command) or real_run(command))
+    result = bench.time_setup(repo)
+    clone = Path(commands[0][-1])
+    assert commands == [["git", "clone", "--quiet", str(repo), str(clone)], ["make", "-C", str(clone), "venv"]]
+    assert not clone.exists() and not (repo / ".venv").exists()  # built in the clone, and the clone is gone
+    assert result.target == "venv" and result.clone > 0 and result.make >= 0.3
+    lines, ok = bench.setup_lines(result)
+    assert ok == (result.seconds < 60) and lines[-1].startswith(f"total {result.clone + result.make:.1f} s")
+
+
+def test_the_set_up_falls_back_to_the_stamp_file(tmp_path):
+    result = bench.time_setup(_repository(tmp_path, ".venv/.installed:\n\tmkdir -p .venv && touch $@\n"))
+    assert result.target == ".venv/.installed"
+    assert "(no `venv` target: the stamp file)" in bench.setup_lines(result)[0][1]
+
+
+def test_a_set_up_that_fails_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    repo = _repository(tmp_path, "venv:\n\t@echo 'no matching distribution' >&2; exit 3\n")
+    with pytest.raises(bench.SetupError, match="^make -C ... exited with status 2: make: .*Error 3"):
+        bench.time_setup(repo)
+    with pytest.raises(bench.SetupError, match="none of the targets venv, .venv/.installed"):
+        bench.time_setup(_repository(tmp_path / "other", "all:\n\ttrue\n"))
+    real_time_setup = bench.time_setup
+    monkeypatch.setattr(bench, "time_setup", lambda: real_time_setup(repo))
+    assert bench.main(["--setup-only"]) == 1
+    assert "set-up: could not measure: SetupError: make -C ... exited with status 2" in capsys.readouterr().out
+
+
+def test_set_up_verdict():
+    assert bench.setup_lines(bench.SetupTime("venv", 0.5, 59.4))[1]
+    lines, ok = bench.setup_lines(bench.SetupTime("venv", 0.5, 59.5))
+    assert not ok and lines[-1] == "total 60.0 s, target under 60 s: FAIL"
+
+
 # -- command line ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv", [["--repeat", "0"], ["--repeat", "two"], ["--server-only", "--notebooks-only"], ["--bogus"]])
+@pytest.mark.parametrize("argv", [["--repeat", "0"], ["--repeat", "two"], ["--server-only", "--notebooks-only"],
+                                  ["--clock-only", "--setup-only"], ["--bogus"]])
 def test_bad_input_is_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench.main(argv)

@@ -1,55 +1,10 @@
-"""Report how long the notebooks take to run and how much the lab server delivers.
+"""Print the course's benchmark tables: notebook execution times, lab-server throughput,
+the virtual clock beside the alternatives, and the time from a fresh clone to a ready .venv.
 
-    python tools/bench.py                    # both tables (what `make bench` runs)
-    python tools/bench.py --notebooks-only   # table 1 only
-    python tools/bench.py --server-only      # table 2 only
-    python tools/bench.py --repeat 3         # each notebook 3 times, the median kept
+    python tools/bench.py                   # every table (what `make bench` runs)
+    python tools/bench.py --clock-only      # one table: also --notebooks-only, --server-only, --setup-only
 
-Table 1, notebook execution time. Each notebooks/NN_*.ipynb is executed top to bottom
-with nbclient in a fresh kernel, exactly as tools/execute_notebooks.py does, on an
-in-memory copy (nothing is written back). The *floor* is a notebook with one ``pass``
-cell run the same way: the cost of starting a kernel, running anything at all and
-shutting the kernel down, which no notebook can go below. It is the median of several
-runs. Each row shows a notebook's seconds and its ratio to the floor; the summary shows
-the suite's total against floor x number of notebooks. Target: that ratio is at most 3.
-For a notebook whose own ratio is above 3, its slowest cells are listed (``In [n]`` is
-the execution count a reader sees in the notebook) - the place to look first.
-
-Table 2, lab-server throughput. The lab server runs in its own process, started the way
-an instructor starts it (``asyncio-labserver``, 50 ms latency; jitter,
-capacity, failures and rate limit off) on a free port of 127.0.0.1, and is stopped when
-the table is done, whatever happened. In its own process it has its own event loop, so
-the table measures the server, not a client sharing the server's loop. One aiohttp
-session drives it with c workers, for c = 1, 2, 4, ..., 64, on the real clock; each
-worker sends one request after another.
-
-Worker i sends its first request i x latency / c seconds into the level, so the c
-requests are spread over the 50 ms as independent clients' are. Workers that all start
-at the same instant form a convoy: each round's c replies reach the client together and
-queue for its one event loop, and what is measured is then the client's CPU, not the
-server. (With client and server sharing one event loop, as in a lesson, such a
-convoy costs 15-25% of the bound at c = 64; against a server in its own process it mostly
-dissolves after the first rounds, but staggering keeps it out by construction.) Each level
-resets the server's counters, runs a warm-up of two latencies (connections open, every
-worker running), then a one-second measuring window of steady state; only requests both
-sent and answered inside the window count.
-
-Throughput is the sum of the workers' rates, each computed exactly: a worker whose n
-requests in the window were answered at t1 .. tn went through n - 1 cycles in tn - t1
-seconds (a worker with fewer than two counts 0). Counting answers in a fixed window
-instead would be off by up to one request per worker, 5% at c = 1. Little's law caps
-throughput at c / latency; "% bound" is the measured throughput as a share of that cap,
-and every row should reach 90%. (The HTTP round trip and the server's timer add a
-millisecond or two to every 50 ms cycle, so even c = 1 stays near 96%.) p50 and p95 are
-the latencies of the requests in the window. "in flight" is the server's own count of
-the most requests it was handling at once, which should equal c. A request that fails or
-takes over 10 s is an error and fails its row.
-
-A target missed prints FAIL but the exit status stays 0: the bench reports, it does not
-gate (timings depend on the machine). ``--strict`` makes a FAIL exit 1. A measurement
-that could not be made (a notebook that raised, a lab server that did not start, a
-request that failed or timed out)
-always exits 1; bad command-line input exits 2.
+What each table measures, and its target, is in the README's "Benchmarks" section.
 """
 
 from __future__ import annotations
@@ -58,7 +13,9 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -72,12 +29,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from asyncio_patterns import run_virtual
+from asyncio_patterns.lab.measure import Measurement, measure, percentile
+
+import execute_notebooks  # tools/, beside this file
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 NOTEBOOK_TARGET = 3.0  # suite time / (floor x notebooks), at most
 FLOOR_RUNS = 3  # at least; --repeat N raises it to N
-CELL_TIMEOUT = 120  # seconds per cell, as in tools/execute_notebooks.py and nbval
 SLOWEST_CELLS = 3
 
 SERVER_LATENCY = 0.05
@@ -88,6 +49,13 @@ WARMUP_LATENCIES = 2  # each level's warm-up before its measuring window, in ser
 MEASURING_WINDOW = 1.0  # seconds of steady state measured per level
 SERVER_START_TIMEOUT = 10.0  # seconds for the server process to accept connections
 SERVER_STOP_TIMEOUT = 5.0  # seconds after SIGTERM before the server process is killed
+
+CLOCK_TASKS, CLOCK_SLEEPS, CLOCK_SEED = 1000, 50, 8  # each task sleeps CLOCK_SLEEPS durations in [0, 1) s
+STOCK_SCALE = 1e-7  # the stock loop's sleeps, scaled down to cost the loop its timers and nothing more
+CLOCK_TARGET = 1.5  # run_virtual's CPU time / the stock loop's, at most
+
+SETUP_TARGET = 60.0  # seconds from a fresh clone to a ready .venv, package caches warm
+SETUP_TARGETS = ("venv", ".venv/.installed")  # the Makefile's set-up target; the stamp file where none exists
 
 
 # -- table 1: notebooks ------------------------------------------------------------
@@ -135,23 +103,17 @@ def _summary(source: str) -> str:
     return first + (f"  (+{more} line{'s' if more > 1 else ''})" if more else "")
 
 
-def execute(nb, directory: Path, *, timeout: int = CELL_TIMEOUT) -> float:
+def execute(nb, directory: Path) -> float:
     """Execute ``nb`` (in place, in memory) in a fresh python3 kernel; return the wall-clock seconds.
 
     The kernel's own stderr (start-up chatter) is kept aside; if the kernel itself fails
     (dies, does not start, times out) its last lines are attached to the error as a note.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", record_timing=True,
-        resources={"metadata": {"path": str(directory)}},
-    )
     with tempfile.TemporaryFile() as kernel_stderr:
-        began = time.perf_counter()
         try:
-            client.execute(stderr=kernel_stderr)
+            return execute_notebooks.run(nb, directory, record_timing=True, stderr=kernel_stderr)
         except Exception as error:
             if isinstance(error, CellExecutionError):  # the notebook's own code raised
                 raise
@@ -160,10 +122,9 @@ def execute(nb, directory: Path, *, timeout: int = CELL_TIMEOUT) -> float:
             if tail:
                 error.add_note("kernel stderr (last lines):\n" + "\n".join(tail))
             raise
-        return time.perf_counter() - began
 
 
-def time_notebook(path: Path, *, repeat: int = 1, timeout: int = CELL_TIMEOUT) -> NotebookTime:
+def time_notebook(path: Path, *, repeat: int = 1) -> NotebookTime:
     """Execute the notebook at ``path`` ``repeat`` times; never writes it. Errors are recorded, not raised."""
     import nbformat
 
@@ -172,7 +133,7 @@ def time_notebook(path: Path, *, repeat: int = 1, timeout: int = CELL_TIMEOUT) -
     for _ in range(repeat):
         nb = nbformat.read(path, as_version=4)
         try:
-            seconds = execute(nb, path.parent, timeout=timeout)
+            seconds = execute(nb, path.parent)
         except Exception as error:  # report it and go on with the next notebook
             lines = str(error).strip().splitlines() or [""]
             result.error = f"{type(error).__name__}: {lines[-1][:200]}"
@@ -400,8 +361,6 @@ class ServerRow:
 
     def latency_percentile(self, q: float) -> float:
         """Seconds, over the requests in the window; nan when there are none."""
-        from asyncio_patterns.lab.measure import percentile
-
         seconds = [request.seconds for worker in self.workers for request in worker]
         return percentile(seconds, q) if seconds else math.nan
 
@@ -541,6 +500,193 @@ def server_table(*, out=print) -> tuple[bool, bool]:
     return all(row.errors == 0 for row in rows), ok
 
 
+# -- table 3: the virtual clock -----------------------------------------------------
+
+
+def sleep_plan(tasks: int = CLOCK_TASKS, sleeps: int = CLOCK_SLEEPS, seed: int = CLOCK_SEED) -> list[list[float]]:
+    """Each task's sleeps, seeded: ``tasks`` lists of ``sleeps`` durations in [0, 1) s."""
+    rng = random.Random(seed)
+    return [[rng.random() for _ in range(sleeps)] for _ in range(tasks)]
+
+
+async def sleep_through(plan: Sequence[Sequence[float]], scale: float = 1.0) -> Measurement:
+    """One task per list in ``plan``, all at once, each sleeping its durations x ``scale`` in turn."""
+    async def job(n: int) -> None:
+        for seconds in plan[n]:
+            await asyncio.sleep(seconds * scale)
+
+    return await measure(job, jobs=len(plan), concurrency=len(plan))
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    """One event loop through the plan: the real and CPU seconds it took, and what its own clock says."""
+
+    name: str
+    seconds: float = math.nan
+    cpu_seconds: float = math.nan  # this process's, all threads: what other work on the machine barely moves
+    loop_seconds: float = math.nan  # the run's length on the loop's clock: the plan's longest task when virtual
+    error: str = ""
+
+
+def _on_loop(loop_factory: Callable[[], asyncio.AbstractEventLoop], scale: float = 1.0):
+    """A runner that runs the plan on a fresh loop from ``loop_factory`` in this thread."""
+    def run(plan):
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(sleep_through(plan, scale))
+    return run
+
+
+def clock_runners() -> list[tuple[str, Callable | None]]:
+    """The loops of table 3 and how each runs the plan; None where looptime is not installed."""
+    try:
+        import looptime
+    except ImportError:
+        looptime = None
+
+    def with_looptime(**options):
+        return looptime and _on_loop(lambda: looptime.new_event_loop(**options))
+
+    return [
+        (f"stock loop, sleeps x {STOCK_SCALE:g}", _on_loop(asyncio.new_event_loop, STOCK_SCALE)),
+        ("run_virtual", lambda plan: run_virtual(sleep_through(plan))),
+        ("looptime, noop_cycles=0", with_looptime(noop_cycles=0)),
+        ("looptime, its defaults", with_looptime()),
+    ]
+
+
+def clock_rows(plan: Sequence[Sequence[float]], runners=None, *, repeat: int = 1,
+               on_row: Callable[[ClockRow], object] = lambda row: None) -> list[ClockRow]:
+    """Run ``plan`` through each runner ``repeat`` times and keep the median real and CPU times."""
+    rows = []
+    for name, run in runners or clock_runners():
+        if run is None:
+            row = ClockRow(name, error="not installed (pip install looptime)")
+        else:
+            real, cpu = [], []
+            for _ in range(repeat):
+                began, began_cpu = time.perf_counter(), time.process_time()
+                result = run(plan)
+                real.append(time.perf_counter() - began)
+                cpu.append(time.process_time() - began_cpu)
+            row = ClockRow(name, statistics.median(real), statistics.median(cpu), result.elapsed)
+        rows.append(row)
+        on_row(row)
+    return rows
+
+
+def clock_header(plan: Sequence[Sequence[float]], repeat: int = 1) -> list[str]:
+    runs = f"median of {repeat} runs" if repeat > 1 else "one run each"
+    return [
+        f"Virtual clock beside the alternatives ({len(plan)} tasks x {len(plan[0])} seeded sleeps in [0, 1) s, {runs})",
+        f"{'event loop':<32} {'seconds':>8} {'CPU s':>8} {'x stock':>8} {'loop clock':>11}",
+        f"{'-' * 32} {'-' * 8} {'-' * 8} {'-' * 8} {'-' * 11}",
+    ]
+
+
+def format_clock_row(row: ClockRow, stock: ClockRow) -> str:
+    if row.error:
+        return f"{row.name:<32} {'-':>8} {'-':>8} {'-':>8} {'-':>11}  {row.error}"
+    share = format_ratio(ratio(row.cpu_seconds, stock.cpu_seconds))
+    return f"{row.name:<32} {row.seconds:8.3f} {row.cpu_seconds:8.3f} {share:>8} {row.loop_seconds:10.3f}s"
+
+
+def clock_summary(rows: Sequence[ClockRow], *, target: float = CLOCK_TARGET) -> tuple[str, bool]:
+    by_name = {row.name: row for row in rows}
+    stock, virtual = rows[0], by_name["run_virtual"]
+    share = ratio(virtual.cpu_seconds, stock.cpu_seconds)
+    ok = share <= target
+    return f"run_virtual at {format_ratio(share)} the stock loop's CPU time, target at most {target:g}x: {verdict(ok)}", ok
+
+
+def clock_table(*, repeat: int = 1, out=print) -> bool:
+    """Measure and print table 3. Returns whether run_virtual met the target."""
+    plan = sleep_plan()
+    for line in clock_header(plan, repeat):
+        out(line)
+    rows = clock_rows(plan, repeat=repeat)
+    for row in rows:
+        out(format_clock_row(row, rows[0]))
+    line, ok = clock_summary(rows)
+    out(line)
+    return ok
+
+
+# -- table 4: set-up time ---------------------------------------------------------------
+
+
+class SetupError(RuntimeError):
+    """The clone or the set-up failed: one line, the command's last words."""
+
+
+@dataclass(frozen=True)
+class SetupTime:
+    target: str  # the make target that set .venv up
+    clone: float  # seconds for git clone
+    make: float  # seconds for make <target>
+
+    @property
+    def seconds(self) -> float:
+        return self.clone + self.make
+
+
+def _fresh_env() -> dict[str, str]:
+    """This environment without make's own variables (MAKEFLAGS, MAKELEVEL), so a make run
+    from here is a fresh one, as on a new machine, not a sub-make of `make bench`."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("MAKE")}
+
+
+def _run(command: list[str]) -> float:
+    """Seconds ``command`` took; SetupError with its last line of output if it fails."""
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=_fresh_env())
+    if done.returncode != 0:
+        said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise SetupError(f"{' '.join(command[:2])} ... exited with status {done.returncode}"
+                         + (f": {said[-1]}" if said else ""))
+    return time.perf_counter() - began
+
+
+def setup_target(directory: Path) -> str:
+    """The first of SETUP_TARGETS the Makefile in ``directory`` has a rule for."""
+    for target in SETUP_TARGETS:
+        if subprocess.run(["make", "-C", str(directory), "-n", target], capture_output=True,
+                          env=_fresh_env()).returncode == 0:
+            return target
+    raise SetupError(f"the Makefile has none of the targets {', '.join(SETUP_TARGETS)}")
+
+
+def time_setup(repository: Path = ROOT) -> SetupTime:
+    """``git clone`` the repository into a temporary directory and ``make`` its .venv; removed afterwards.
+
+    The clone has the repository's committed files, not uncommitted changes.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-setup-") as scratch:
+        clone = Path(scratch) / "clone"
+        clone_seconds = _run(["git", "clone", "--quiet", str(repository), str(clone)])
+        target = setup_target(clone)
+        return SetupTime(target, clone_seconds, _run(["make", "-C", str(clone), target]))
+
+
+def setup_lines(result: SetupTime, *, target: float = SETUP_TARGET) -> tuple[list[str], bool]:
+    ok = result.seconds < target
+    fallback = "" if result.target == SETUP_TARGETS[0] else f" (no `{SETUP_TARGETS[0]}` target: the stamp file)"
+    return [
+        f"{'git clone':<32} {result.clone:8.2f}",
+        f"{'make ' + result.target:<32} {result.make:8.2f}{fallback}",
+        f"total {result.seconds:.1f} s, target under {target:g} s: {verdict(ok)}",
+    ], ok
+
+
+def setup_table(*, out=print) -> bool:
+    """Measure and print table 4. Returns whether the set-up met the target."""
+    out("Set-up time (a fresh clone to a ready .venv, package caches warm; seconds)")
+    lines, ok = setup_lines(time_setup())
+    for line in lines:
+        out(line)
+    return ok
+
+
 # -- command line ----------------------------------------------------------------------
 
 
@@ -559,44 +705,58 @@ def _positive_int(text: str) -> int:
     return value
 
 
+TABLES = {  # --<name>-only: what the table shows, and how an error in it is labelled
+    "notebooks": ("table 1, notebook execution times", "notebooks"),
+    "server": ("table 2, lab-server throughput", "lab server"),
+    "clock": ("table 3, the virtual clock beside the alternatives", "clock"),
+    "setup": ("table 4, the time from a fresh clone to a ready .venv", "set-up"),
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python tools/bench.py",
-        description="Notebook execution times against the kernel-start floor, and lab-server "
-                    "throughput against Little's law. Reports; exits 0 even when a target is missed.",
+        description="Notebook execution times, lab-server throughput, the virtual clock's speed and the "
+                    "set-up time, each against its target. Reports; exits 0 even when a target is missed.",
     )
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--notebooks-only", action="store_true", help="only table 1, notebook execution times")
-    which.add_argument("--server-only", action="store_true", help="only table 2, lab-server throughput")
+    for name, (shows, _) in TABLES.items():
+        which.add_argument(f"--{name}-only", dest="only", action="store_const", const=name, help=f"only {shows}")
     parser.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
-                        help="execute each notebook N times and keep the median (default: %(default)s)")
+                        help="run each notebook and each clock N times and keep the median (default: %(default)s)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    tables = [args.only] if args.only else list(TABLES)
     paths = sorted(NOTEBOOK_DIR.glob(NOTEBOOK_GLOB))
-    if not args.server_only and not paths:
+    if "notebooks" in tables and not paths:
         print(f"{_parser().prog}: error: no notebooks match {NOTEBOOK_DIR / NOTEBOOK_GLOB}", file=sys.stderr)
         return 2
 
     def out(line: str = "") -> None:
         print(line, flush=True)
 
-    versions = ", ".join(f"{name} {_version(name)}" for name in ("nbclient", "ipykernel", "aiohttp"))
+    def run(table: str) -> tuple[bool, bool]:  # (the measurement was made, the target was met)
+        if table == "notebooks":
+            return notebook_table(paths, repeat=args.repeat, out=out)
+        if table == "server":
+            return server_table(out=out)
+        if table == "clock":
+            return True, clock_table(repeat=args.repeat, out=out)
+        return True, setup_table(out=out)
+
+    versions = ", ".join(f"{name} {_version(name)}" for name in ("nbclient", "ipykernel", "aiohttp", "looptime"))
     out(f"asyncio patterns bench - Python {platform.python_version()}, {_cpus()} CPUs, {versions}")
     measured, met = True, True
-    if not args.server_only:
-        out("")
-        ran, ok = notebook_table(paths, repeat=args.repeat, out=out)
-        measured, met = measured and ran, met and ok
-    if not args.notebooks_only:
+    for table in tables:
         out("")
         try:
-            ran, ok = server_table(out=out)
-        except (TimeoutError, OSError, LabServerError) as error:
-            out(f"lab server: could not measure: {type(error).__name__}: {error}")
+            ran, ok = run(table)
+        except (TimeoutError, OSError, LabServerError, SetupError) as error:
+            out(f"{TABLES[table][1]}: could not measure: {type(error).__name__}: {error}")
             ran, ok = False, False
         measured, met = measured and ran, met and ok
     if not measured:
