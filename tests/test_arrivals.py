@@ -4,7 +4,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from asyncio_patterns.lab.arrivals import rate_over_time, rate_plot  # noqa: E402
+from asyncio_patterns.lab.arrivals import rate_over_time, rate_panels, rate_plot  # noqa: E402
 
 
 def test_counts_per_window_as_a_rate():
@@ -52,6 +52,22 @@ def test_rate_plot_draws_each_series_and_the_limit_dashed():
     plt.close("all")
 
 
-def test_rate_plot_needs_a_series():
+@pytest.mark.parametrize("plot", [rate_plot, rate_panels])
+def test_rate_plots_need_a_series(plot):
     with pytest.raises(ValueError, match="at least one series"):
-        rate_plot({}, title="t")
+        plot({}, title="t")
+    assert plt.get_fignums() == [], "an error must not leave an empty figure behind"
+
+
+def test_rate_panels_draw_each_series_in_its_own_panel_on_one_clock():
+    """Two series at the same rate would hide each other on one axes; here each has a panel,
+    with its own colour and the limit, and both count from the first event of either."""
+    panels = rate_panels({"a": [1.0, 1.5], "b": [2.0, 2.5]}, width=0.5, limit=2, limit_label="2/s", title="t")
+    assert len(panels) == 2 and panels[0].get_shared_x_axes().joined(panels[0], panels[1])
+    (a, limit_a), (b, limit_b) = (panel.get_lines() for panel in panels)
+    assert [a.get_label(), b.get_label(), limit_b.get_label()] == ["a", "b", "2/s"]
+    assert a.get_color() != b.get_color() and limit_a.get_linestyle() == "--"
+    assert a.get_xdata()[0] == 0 and max(a.get_ydata()) == 2.0  # a's first start at t = 0
+    assert list(b.get_ydata()[:2]) == [0.0, 0.0]  # b starts 1 s after a: the same clock
+    assert panels[0].figure.get_suptitle() == "t"
+    plt.close("all")

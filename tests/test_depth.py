@@ -53,7 +53,7 @@ def test_items_put_outside_a_loop_are_not_sampled_but_still_queued():
 
 @pytest.mark.parametrize("bad", [-1, 2.5, True])
 def test_bad_maxsize_says_what_to_change(bad):
-    with pytest.raises(ValueError, match=r"maxsize must be a whole number >= 0 \(0 means unbounded\), got"):
+    with pytest.raises(ValueError, match=rf"^maxsize must be a whole number >= 0, got {bad!r}$"):
         DepthQueue(bad)
 
 
@@ -74,3 +74,35 @@ def test_depth_plot_rejects_nothing_to_draw():
         depth_plot({}, title="t")
     with pytest.raises(ValueError, match="no samples for empty"):
         depth_plot({"empty": DepthQueue()}, title="t")
+
+
+def test_depth_plot_until_extends_the_axis_and_holds_each_last_depth():
+    queue = DepthQueue(2)
+    run_virtual(fast_producer_slow_consumer(queue))  # last sample (4.0, 0)
+    ax = depth_plot({"maxsize=2": queue}, title="t", theory=lambda t: 0.0, until=6.0)
+    step, theory = ax.get_lines()
+    assert list(step.get_xdata())[-2:] == [4.0, 6.0] and list(step.get_ydata())[-1] == 0
+    assert ax.get_xlim() == (0.0, 6.0) and max(theory.get_xdata()) == 6.0
+    plt.close("all")
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, "6"])
+def test_depth_plot_until_must_be_positive_seconds(bad):
+    queue = DepthQueue()
+    run_virtual(fast_producer_slow_consumer(queue, n=1))
+    with pytest.raises(ValueError, match="until must be a number of seconds > 0, got"):
+        depth_plot({"q": queue}, title="t", until=bad)
+    plt.close("all")
+
+
+@pytest.mark.skipif(not hasattr(asyncio.Queue, "shutdown"), reason="Queue.shutdown() is new in Python 3.13")
+def test_items_dropped_by_an_immediate_shutdown_are_sampled_too():
+    queue = DepthQueue()
+
+    async def fill_then_drop():
+        for i in range(3):
+            queue.put_nowait(i)
+        queue.shutdown(immediate=True)
+
+    run_virtual(fill_then_drop())
+    assert [depth for _, depth in queue.samples] == [1, 2, 3, 2, 1, 0]

@@ -36,7 +36,8 @@ def test_barrier_releases_every_round_when_the_last_party_arrives():
 
 
 def test_a_party_that_never_arrives_strands_the_rest_unless_it_aborts():
-    with pytest.raises(Deadlock):
+    # The message names every waiting task for what it does, no internal coroutine name.
+    with pytest.raises(Deadlock, match=r"3 task\(s\) waiting \(coordinator, party 0, party 1\)"):
         barrier_demo(parties=3, fail=True, abort=False)
     result = barrier_demo(parties=3, fail=True, abort=True)
     assert result.outcomes["party 2"] == "crashed while preparing"
@@ -55,6 +56,20 @@ def test_polling_plot_draws_theory_dashed():
     intervals = [0, 0.01, 0.1]
     left, right = polling_plot(intervals, polling_latency(intervals, trials=20), title="t")
     assert "--" in [line.get_linestyle() for line in left.get_lines()]
+    plt.close(left.figure)
+
+
+def test_polling_plot_shows_event_wait_above_the_axis_and_plain_tick_labels():
+    intervals = [0, 0.01, 0.02, 0.05, 0.1, 0.2]
+    left, right = polling_plot(intervals, polling_latency(intervals, trials=20), title="t")
+    wait = {line.get_label(): line for line in left.get_lines()}["event.wait(): measured"]
+    assert list(wait.get_ydata()) == pytest.approx([0, 0], abs=1e-9)
+    assert left.get_ylim()[0] < 0, "the line at 0 ms clears the x axis"
+    left.figure.canvas.draw()
+    shown = [t.get_text() for ax in (left, right) for axis in (ax.xaxis, ax.yaxis)
+             for t in axis.get_ticklabels(which="both") if t.get_text()]
+    assert not any("times" in text or "^" in text for text in shown), shown
+    assert [t.get_text() for t in left.get_xticklabels()] == ["10", "20", "50", "100", "200"]
     plt.close(left.figure)
 
 

@@ -5,7 +5,8 @@
   (``colors`` overrides it) and each name once in the legend; marks as dashed vertical
   lines; the unit on the x axis; the title;
 - sweep_plot: measured throughput (left) and p50/p95 latency in ms (right), units in the
-  axis labels, theory lines dashed, a log x axis only when asked, the title;
+  axis labels, theory lines dashed with a label each, a log x axis only when asked and
+  labelled 1, 2, 4 (not 2^0), the title;
 - bad input raises a ValueError saying what to change, and leaves no figure behind.
 """
 
@@ -169,9 +170,10 @@ def test_sweep_plot_labels_carry_units(results):
 def test_sweep_plot_draws_theory_dashed(results):
     left, right = sweep_plot(
         LEVELS, results, xlabel="c", title="t",
-        theory=lambda c: c / 0.1, theory_label="c / 0.1 s", latency_theory=[0.1, 0.1, 0.1],
+        theory=lambda c: c / 0.1, theory_label="c / 0.1 s",
+        latency_theory=[0.1, 0.1, 0.1], latency_theory_label="0.1 s per job",
     )
-    throughput_theory, latency_theory = lines_by_label(left)["c / 0.1 s"], lines_by_label(right)["c / 0.1 s"]
+    throughput_theory, latency_theory = lines_by_label(left)["c / 0.1 s"], lines_by_label(right)["0.1 s per job"]
     assert list(throughput_theory.get_ydata()) == pytest.approx([10, 20, 40])
     assert list(latency_theory.get_ydata()) == pytest.approx([100, 100, 100])  # seconds drawn as ms
     assert throughput_theory.get_linestyle() == latency_theory.get_linestyle() == "--"
@@ -181,6 +183,24 @@ def test_sweep_plot_draws_theory_dashed(results):
 def test_sweep_plot_uses_a_log_x_axis_only_when_asked(results):
     assert {ax.get_xscale() for ax in sweep_plot(LEVELS, results, xlabel="c", title="t")} == {"linear"}
     assert {ax.get_xscale() for ax in sweep_plot(LEVELS, results, xlabel="c", title="t", logx=True)} == {"log"}
+
+
+def test_sweep_plot_labels_latency_theory_apart_from_throughput_theory(results):
+    """The latency line is not labelled with the throughput formula; without its own label it says "theory"."""
+    left, right = sweep_plot(LEVELS, results, xlabel="c", title="t", theory=[10, 20, 40],
+                             theory_label="c / 0.1 s", latency_theory=[0.1, 0.1, 0.1])
+    assert "c / 0.1 s" in lines_by_label(left) and "c / 0.1 s" not in lines_by_label(right)
+    assert "theory" in lines_by_label(right)
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["p50", "p95", "theory"]
+
+
+def test_sweep_plot_log_axis_reads_in_plain_numbers(results):
+    left, right = sweep_plot(LEVELS, results, xlabel="c", title="t", logx=True)
+    left.figure.canvas.draw()
+    for ax in (left, right):
+        shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+        assert {"1", "2", "4"} <= set(shown), shown
+        assert not any("^" in text or "{" in text for text in shown), shown
 
 
 # bad input

@@ -53,6 +53,19 @@ def test_timeline_shows_only_the_first_lanes():
     plt.close(ax.figure)
 
 
+def test_timeline_in_milliseconds_puts_the_read_and_write_markers_on_the_same_scale():
+    result = race_demo(tasks=3, spacing=0.003)
+    ax = result.timeline(unit="ms")
+    assert ax.get_xlabel() == "time (ms)"
+    reads = next(line for line in ax.get_lines() if line.get_label() == "read (value)")
+    writes = next(line for line in ax.get_lines() if line.get_label() == "write (value)")
+    assert list(reads.get_xdata()) == pytest.approx([0, 3, 6])
+    assert list(writes.get_xdata()) == pytest.approx([10, 13, 16])
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="unit must be one of"):
+        result.timeline(unit="minutes")
+
+
 def test_first_lanes_validates_and_copies():
     trace = Trace()
 
@@ -68,10 +81,20 @@ def test_first_lanes_validates_and_copies():
 
 
 def test_threads_lose_updates_without_a_lock_and_none_with_one():
-    assert thread_race(threads=4, increments=300).lost_updates
+    unlocked = thread_race(threads=4, increments=300)
+    assert (unlocked.total, unlocked.lost, unlocked.lost_updates) == (300, 900, True)
+    assert repr(unlocked) == "4 threads x 300 increments without a lock: total 300 (expected 1200, 900 lost)"
     locked = thread_race(threads=4, increments=300, use_lock=True)
     assert (locked.total, locked.lost_updates) == (1200, False)
-    assert repr(locked) == "4 threads x 300 increments with threading.Lock: lost updates: False"
+    assert repr(locked) == "4 threads x 300 increments with threading.Lock: total 1200 (expected 1200, 0 lost)"
+
+
+def test_the_thread_race_gives_the_same_totals_every_run():
+    # The forced switch (a Barrier between the read and the write) makes the loss exact,
+    # whatever the scheduler does: each round of `threads` increments adds one.
+    assert {thread_race(threads=3, increments=50).total for _ in range(10)} == {50}
+    assert {thread_race(threads=3, increments=50, use_lock=True).total for _ in range(10)} == {150}
+    assert thread_race(threads=1, increments=10).total == 10  # alone, nothing to lose
 
 
 def test_the_default_race_gives_the_same_wrong_total_twenty_times():

@@ -3,6 +3,7 @@
     starts = [...]                  # loop times at which requests started
     rate_over_time(starts, width=0.1)
     rate_plot({"semaphore": starts}, limit=20, title="...")
+    rate_panels({"semaphore": starts, "bucket": others}, limit=20, title="...")  # one panel each
 
 A concurrency limit and a rate limit look alike until you count starts per second:
 that is what this module does.
@@ -18,7 +19,7 @@ from matplotlib.axes import Axes
 
 from .validate import seconds
 
-__all__ = ["rate_over_time", "rate_plot"]
+__all__ = ["rate_over_time", "rate_panels", "rate_plot"]
 
 
 def rate_over_time(
@@ -47,6 +48,30 @@ def rate_over_time(
     return [start + k * width for k in range(windows)], [c / width for c in counts]
 
 
+def _span(series: Mapping[str, Sequence[float]], width: float) -> tuple[float, float]:
+    """One time range for every series: from the first event of any to just past the last."""
+    if not series:
+        raise ValueError("series needs at least one series of event times, e.g. {'semaphore': start_times}")
+    start = min((min(ts) for ts in series.values() if ts), default=0.0)
+    end = max((max(ts) for ts in series.values() if ts), default=start) + width / 2
+    return start, end
+
+
+def _draw(ax: Axes, label: str, times: Sequence[float], start: float, end: float, width: float, **style) -> None:
+    edges, rates = rate_over_time(times, width=width, start=start, end=end)
+    ax.step([e - start for e in edges] + [edges[-1] - start + width], rates + rates[-1:], where="post",
+            label=label, **style)
+
+
+def _finish(ax: Axes, limit: float | None, limit_label: str) -> None:
+    if limit is not None:
+        ax.axhline(limit, color="black", linestyle="--", linewidth=1, label=limit_label)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+
+
 def rate_plot(
     series: Mapping[str, Sequence[float]],
     *,
@@ -58,24 +83,42 @@ def rate_plot(
 ) -> Axes:
     """Events per second over time for each named list of event times (one step line each).
 
-    ``limit`` (events per second) is drawn as a dashed horizontal line.
+    ``limit`` (events per second) is drawn as a dashed horizontal line. Series that run
+    along the same rate hide each other here: draw those with ``rate_panels``.
     """
-    if not series:
-        raise ValueError("rate_plot needs at least one series, e.g. {'semaphore': start_times}")
+    start, end = _span(series, width)
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.4))
-    start = min((min(ts) for ts in series.values() if ts), default=0.0)
-    end = max((max(ts) for ts in series.values() if ts), default=start) + width / 2
     for label, times in series.items():
-        edges, rates = rate_over_time(times, width=width, start=start, end=end)
-        ax.step([e - start for e in edges] + [edges[-1] - start + width], rates + rates[-1:], where="post", label=label)
-    if limit is not None:
-        ax.axhline(limit, color="black", linestyle="--", linewidth=1, label=limit_label)
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+        _draw(ax, label, times, start, end, width)
+    _finish(ax, limit, limit_label)
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"starts per second ({width:g} s windows)")
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return ax
+
+
+def rate_panels(
+    series: Mapping[str, Sequence[float]],
+    *,
+    title: str,
+    width: float = 0.1,
+    limit: float | None = None,
+    limit_label: str = "rate limit",
+) -> list[Axes]:
+    """Like ``rate_plot``, but each series in a panel of its own, one above the other, on
+    shared axes and one clock (time counts from the first event of any series), so lines
+    that coincide stay visible. Returns the panels, top first."""
+    start, end = _span(series, width)
+    fig, panels = plt.subplots(len(series), 1, figsize=(9, 0.6 + 1.5 * len(series)), sharex=True, sharey=True,
+                               squeeze=False)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    axes = [row[0] for row in panels]
+    for i, (ax, (label, times)) in enumerate(zip(axes, series.items())):
+        _draw(ax, label, times, start, end, width, color=palette[i % len(palette)])
+        _finish(ax, limit, limit_label)
+    axes[-1].set_xlabel("time (s)")
+    fig.supylabel(f"starts per second ({width:g} s windows)", fontsize="medium")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return axes

@@ -18,6 +18,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from .validate import seconds, whole_number
+
 __all__ = ["DepthQueue", "depth_plot"]
 
 
@@ -26,14 +28,12 @@ class DepthQueue(asyncio.Queue):
 
     Times come from the running loop's clock (virtual under ``run_virtual``). Items put
     or taken while no loop is running (filling a queue before the run) are not sampled.
-    ``put()`` and ``get()`` finish through ``put_nowait()`` and ``get_nowait()``, so
-    sampling those two methods sees every item.
+    Sampling happens in the ``_put`` and ``_get`` hooks, so every ``put``, ``get``, their
+    ``_nowait`` forms and (from 3.13) ``shutdown(immediate=True)`` is seen.
     """
 
     def __init__(self, maxsize: int = 0) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 0:
-            raise ValueError(f"maxsize must be a whole number >= 0 (0 means unbounded), got {maxsize!r}")
-        super().__init__(maxsize)
+        super().__init__(whole_number("maxsize", maxsize, minimum=0))  # 0: unbounded
         self.samples: list[tuple[float, int]] = []
 
     def _sample(self) -> None:
@@ -43,12 +43,14 @@ class DepthQueue(asyncio.Queue):
             return
         self.samples.append((now, self.qsize()))
 
-    def put_nowait(self, item: Any) -> None:
-        super().put_nowait(item)
+    # _put and _get are the hooks asyncio.Queue provides for subclasses (PriorityQueue and
+    # LifoQueue override them too): every way an item goes in or comes out passes here.
+    def _put(self, item: Any) -> None:
+        super()._put(item)
         self._sample()
 
-    def get_nowait(self) -> Any:
-        item = super().get_nowait()
+    def _get(self) -> Any:
+        item = super()._get()
         self._sample()
         return item
 
@@ -65,19 +67,23 @@ def depth_plot(
     theory: Callable[[float], float] | None = None,
     theory_label: str = "theory",
     origin: float = 0.0,
+    until: float | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Items waiting in each queue against time, one step line per queue.
 
     Every queue starts empty at loop time ``origin`` (0.0, the start of a ``run_virtual``
-    run, unless given), drawn as time 0. ``theory``, a function of the time since
-    ``origin``, is drawn dashed across the whole time axis.
+    run, unless given), drawn as time 0. The time axis ends at ``until`` (seconds since
+    ``origin``; by default the last sample), each line holding its last depth to the end.
+    ``theory``, a function of the time since ``origin``, is drawn dashed across the whole axis.
     """
     if not queues:
         raise ValueError("depth_plot needs at least one queue, e.g. {'maxsize=4': queue}")
     empty = [label for label, queue in queues.items() if not queue.samples]
     if empty:
         raise ValueError(f"no samples for {', '.join(empty)}: put items into the queue inside a run first")
+    if until is not None:
+        until = seconds("until", until, positive=True)
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.4))
     end = 0.0
@@ -85,8 +91,12 @@ def depth_plot(
         # A get and a put at the same instant would draw a spike of zero width: keep the
         # depth each instant ends with.
         at_end_of_instant = dict([(0.0, 0)] + [(t - origin, d) for t, d in queue.samples])
+        if until is not None and until > max(at_end_of_instant):
+            at_end_of_instant[until] = queue.samples[-1][1]  # hold the last depth to the axis' end
         ax.step(list(at_end_of_instant), list(at_end_of_instant.values()), where="post", label=label)
         end = max(end, max(at_end_of_instant))
+    if until is not None:
+        end = until
     if theory is not None:
         xs = [end * i / 200 for i in range(201)]
         ax.plot(xs, [theory(x) for x in xs], "k--", linewidth=1, label=theory_label)

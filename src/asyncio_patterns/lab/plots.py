@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from .measure import Measurement
 from .trace import Trace
 
-__all__ = ["sweep_plot", "timeline"]
+__all__ = ["plain_numbers", "sweep_plot", "timeline"]
 
 _UNITS = {"s": 1.0, "ms": 1000.0}
 
@@ -64,6 +65,12 @@ def timeline(trace: Trace, *, title: str, unit: str = "s", colors: dict[str, str
     return ax
 
 
+def plain_numbers() -> FuncFormatter:
+    """A tick formatter that writes plain numbers (1, 2, 4, 8, 0.5), not powers (2^0, 10^1),
+    for log axes: ``ax.xaxis.set_major_formatter(plain_numbers())``, a new one per axis."""
+    return FuncFormatter(lambda x, _: f"{x:g}")
+
+
 def _theory_values(theory: Sequence[float] | Callable[[float], float], xs: Sequence[float]) -> list[float]:
     values = [theory(x) for x in xs] if callable(theory) else list(theory)
     if len(values) != len(xs):
@@ -80,12 +87,15 @@ def sweep_plot(
     theory: Sequence[float] | Callable[[float], float] | None = None,
     theory_label: str = "theory",
     latency_theory: Sequence[float] | Callable[[float], float] | None = None,
+    latency_theory_label: str = "theory",
     logx: bool = False,
 ) -> tuple[Axes, Axes]:
     """Throughput (left) and p50/p95 latency (right) against a knob such as concurrency.
 
-    ``theory`` (and ``latency_theory``) are drawn dashed: a list of values at ``xs`` or a
-    function of x. ``logx`` spaces x by powers of two, so every x must be > 0. Returns the two axes.
+    ``theory`` (jobs per second) and ``latency_theory`` (seconds, drawn in ms) are drawn
+    dashed, each with its own label: a list of values at ``xs`` or a function of x.
+    ``logx`` spaces x by powers of two, labelled 1, 2, 4, 8 (every x must be > 0).
+    Returns the two axes.
     """
     # Every check comes before the figure exists, so bad input leaves no empty figure behind.
     if not xs:
@@ -103,7 +113,7 @@ def sweep_plot(
     if throughput_theory is not None:
         left.plot(xs, throughput_theory, "k--", label=theory_label)
     if latency_theory_ms is not None:
-        right.plot(xs, latency_theory_ms, "k--", label=theory_label)
+        right.plot(xs, latency_theory_ms, "k--", label=latency_theory_label)
     left.set_ylabel("throughput (jobs/s)")
     right.set_ylabel("latency (ms)")
     for ax in (left, right):
@@ -113,6 +123,7 @@ def sweep_plot(
         ax.set_ylim(bottom=0)
         if logx:
             ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_formatter(plain_numbers())
     fig.suptitle(title)
     fig.tight_layout()
     return left, right

@@ -2,7 +2,11 @@
 
 ``locked(lock, timeout=...)`` is the safe shape: the deadline covers only the acquire,
 which runs in the calling task, so either the task gets the lock and no error, or it
-gets ``TimeoutError`` and the lock is not held. Never both.
+gets ``TimeoutError`` (or ``CancelledError``) and the lock is not held. Never both.
+
+``asyncio.wait_for(lock.acquire(), t)`` has this shape from Python 3.12 on. Up to 3.11 it
+ran the acquire in a task of its own, and a task cancelled at the instant the lock was
+handed to that inner task got the lock and no ``CancelledError``.
 """
 
 from __future__ import annotations

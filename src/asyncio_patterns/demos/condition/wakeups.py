@@ -9,11 +9,16 @@ with ``while`` goes back to waiting and gets the next item.
 ``herd_demo(waiters, notify_all=True)`` counts wake-ups: ``waiters`` consumers each want
 one item and the producer adds them one at a time. ``notify()`` wakes one consumer per
 item; ``notify_all()`` wakes every consumer still waiting, for every item.
+
+``cancelled_notify_demo()`` notifies one of two waiters and cancels it in the same step,
+on a plain ``asyncio.Condition``: from Python 3.13 the cancelled waiter passes the
+notification on (gh-112202); on 3.11 and 3.12 it is lost and the other waiter sleeps on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
 from dataclasses import dataclass
 
@@ -21,12 +26,15 @@ from ...lab.clock import run_virtual
 from ...lab.validate import whole_number
 from ...lab.trace import Trace
 
-__all__ = ["StolenItemResult", "herd_demo", "herd_theory", "stolen_item_demo"]
+__all__ = ["CancelledNotifyResult", "StolenItemResult", "cancelled_notify_demo", "herd_demo", "herd_theory",
+           "stolen_item_demo"]
 
 WAITING = "in cond.wait() (until notified and the lock is back)"
 LOCKED = "waiting for the lock"
 HOLDING = "holding the lock"
 COLORS = {WAITING: "#c7c7c7", LOCKED: "#9edae5", HOLDING: "#1f77b4"}
+RECHECK = "wait() returns: re-check the deque"
+POP_EMPTY = "wait() returns, no re-check: popleft() raises IndexError"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ async def _stolen(use_while: bool) -> StolenItemResult:
                 while not items:  # re-checked after every wake-up
                     with trace.span(WAITING):
                         await cond.wait()
+                    trace.mark(RECHECK)
             elif not items:  # the bug: checked once, before waiting
                 with trace.span(WAITING):
                     await cond.wait()
@@ -65,6 +74,7 @@ async def _stolen(use_while: bool) -> StolenItemResult:
                 await asyncio.sleep(0.01)  # use the item while holding the lock
             outcomes[me] = f"got {item}"
         except IndexError as error:
+            trace.mark(POP_EMPTY)
             outcomes[me] = f"IndexError: {error}"
         finally:
             cond.release()
@@ -132,3 +142,43 @@ def herd_demo(waiters: int, notify_all: bool = True) -> int:
     """How many times consumers woke up while ``waiters`` items were handed to ``waiters`` consumers."""
     whole_number("waiters", waiters)
     return run_virtual(_herd(waiters, bool(notify_all)))
+
+
+@dataclass(frozen=True)
+class CancelledNotifyResult:
+    """Whether a notification survived the cancellation of the waiter it woke, on this Python."""
+
+    python: str
+    other_woke: bool
+
+    def __repr__(self) -> str:
+        return (f"asyncio.Condition on Python {self.python}: notify() woke a waiter that was cancelled "
+                f"in the same step; the other waiter woke: {self.other_woke}")
+
+
+async def _cancelled_notify() -> CancelledNotifyResult:
+    cond = asyncio.Condition()
+    woke: list[str] = []
+
+    async def waiter() -> None:
+        async with cond:
+            await cond.wait()
+            woke.append(asyncio.current_task().get_name())
+
+    first = asyncio.create_task(waiter(), name="first")
+    second = asyncio.create_task(waiter(), name="second")
+    await asyncio.sleep(0.1)  # both are waiting, first in line
+    async with cond:
+        cond.notify()  # wakes `first`...
+        first.cancel()  # ...which is cancelled in the same step
+    await asyncio.sleep(0.1)
+    second.cancel()  # if the notification was lost, `second` would sleep for ever
+    await asyncio.gather(first, second, return_exceptions=True)
+    return CancelledNotifyResult(".".join(map(str, sys.version_info[:2])), "second" in woke)
+
+
+def cancelled_notify_demo() -> CancelledNotifyResult:
+    """Two tasks wait on a plain ``asyncio.Condition``; ``notify()`` wakes the first, which is
+    cancelled in the same step. Does the second wake? Yes from Python 3.13 on (gh-112202),
+    no on 3.11 and 3.12. In virtual time; the outcome is this Python's real behaviour."""
+    return run_virtual(_cancelled_notify())

@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from ...lab.clock import run_virtual
+from ...lab.plots import plain_numbers
 from ...lab.validate import nonempty_list, seconds, whole_number
 from ...lab.trace import Trace
 
@@ -118,6 +120,7 @@ class BarrierResult:
 
 
 async def _barrier(parties: int, rounds: int, fail: bool, abort: bool) -> BarrierResult:
+    asyncio.current_task().set_name("coordinator")  # it starts the parties and waits for them all
     trace = Trace(colors=COLORS)
     barrier = asyncio.Barrier(parties)
     outcomes: dict[str, str] = {}
@@ -155,7 +158,8 @@ def barrier_demo(parties: int = 3, rounds: int = 2, *, fail: bool = False, abort
 
     With ``fail=True`` the last party crashes before it arrives. It then calls
     ``barrier.abort()`` if ``abort`` is true, and the others get ``BrokenBarrierError``;
-    without it they wait for ever, and the virtual clock raises ``Deadlock``.
+    without it they wait for ever (and so does the coordinator, the task that started them
+    and waits in its ``TaskGroup`` for them all), and the virtual clock raises ``Deadlock``.
     """
     whole_number("parties", parties)
     whole_number("rounds", rounds)
@@ -220,21 +224,28 @@ def polling_plot(intervals: Sequence[float], results: Sequence[tuple[float, floa
     ps = [p for p, _ in polled]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     left.plot([p * 1000 for p in ps], [r[0] * 1000 for _, r in polled], "o-", label="polling: measured")
-    left.plot([p * 1000 for p in ps], [p / 2 * 1000 for p in ps], "k--", label="theory: interval / 2")
+    left.plot([p * 1000 for p in ps], [p / 2 * 1000 for p in ps], "k--", label="theory: p / 2")
     right.plot([p * 1000 for p in ps], [r[1] for _, r in polled], "o-", label="polling: measured")
-    right.plot([p * 1000 for p in ps], [0.5 / p + 0.5 for p in ps], "k--", label="theory: 0.5 s / interval + 0.5")
+    right.plot([p * 1000 for p in ps], [0.5 / p + 0.5 for p in ps], "k--", label="theory: 0.5 s / p + 0.5")
     for p, r in zip(intervals, results):
         if p == 0:
-            left.axhline(r[0] * 1000, color="tab:green", label="event.wait(): measured")
+            left.axhline(r[0] * 1000, color="tab:green", linewidth=2.5, label="event.wait(): measured")
     left.set_ylabel("mean delay before noticing (ms)")
     right.set_ylabel("checks per wait (event.wait(): none)")
     right.set_yscale("log")
+    right.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    right.yaxis.set_major_formatter(plain_numbers())
+    right.yaxis.set_minor_formatter(NullFormatter())
     for ax in (left, right):
-        ax.set_xlabel("polling interval (ms)")
+        ax.set_xlabel("polling interval p (ms)")
         ax.set_xscale("log")
+        ax.set_xticks([p * 1000 for p in ps], [f"{p * 1000:g}" for p in ps])  # the intervals measured
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(alpha=0.3)
-        ax.legend(frameon=False, fontsize=8)
-    left.set_ylim(bottom=0)
+    top = max([r[0] * 1000 for _, r in polled] + [p / 2 * 1000 for p in ps], default=1.0)
+    left.set_ylim(-0.04 * top, 1.08 * top)  # a little below 0, so a line at 0 clears the axis
+    left.legend(frameon=False, fontsize=8, loc="upper left")
+    right.legend(frameon=False, fontsize=8, loc="upper right")  # the line falls: upper right is free
     fig.suptitle(title)
     fig.tight_layout()
     return left, right

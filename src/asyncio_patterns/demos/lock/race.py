@@ -6,7 +6,7 @@ Each task reads the counter, awaits ``delay`` seconds (a database call, a log wr
 ``await``), then writes back what it read plus one. Without a lock, every task that reads
 before another task's write is lost. The run is in virtual time, so it takes no real
 time and gives the same total every run. ``thread_race`` is the same increment on real
-threads, for contrast.
+threads, with the worst-case switch between the read and the write forced, for contrast.
 """
 
 from __future__ import annotations
@@ -66,19 +66,23 @@ class RaceResult:
         return (f"{self.tasks} increments {how}: total {self.total} "
                 f"(expected {self.tasks}, {self.lost} lost)")
 
-    def timeline(self, *, lanes: int = 8, title: str | None = None, ax: Axes | None = None) -> Axes:
-        """The first ``lanes`` tasks on a timeline, each read and write marked with its value."""
+    def timeline(self, *, lanes: int = 8, title: str | None = None, unit: str = "s",
+                 ax: Axes | None = None) -> Axes:
+        """The first ``lanes`` tasks on a timeline, each read and write marked with its value.
+
+        ``unit`` is ``"s"`` or ``"ms"`` for the time axis, as in :func:`~asyncio_patterns.timeline`."""
         small = first_lanes(self.trace, lanes)
         if title is None:
             title = (f"With the lock, each task reads the value the previous one wrote"
                      if self.use_lock else
                      f"Without a lock, tasks read before others write: {self.lost} of {self.tasks} updates lost")
-        ax = timeline(small, title=title, ax=ax)
+        ax = timeline(small, title=title, unit=unit, ax=ax)
+        scale = 1000.0 if unit == "ms" else 1.0  # timeline() has already rejected any other unit
         rows = {lane: i for i, lane in enumerate(small.lanes())}
         origin = small.origin
         markers = ((self.reads, "v", "read (value)", -0.25), (self.writes, "^", "write (value)", 0.25))
         for events, marker, label, dy in markers:
-            shown = [(rows[lane], t - origin, v) for lane, t, v in events if lane in rows]
+            shown = [(rows[lane], (t - origin) * scale, v) for lane, t, v in events if lane in rows]
             ax.plot([t for _, t, _ in shown], [row + dy for row, _, _ in shown], marker,
                     color="black", markersize=5, linestyle="none", label=label)
             for row, t, value in shown:
@@ -139,7 +143,7 @@ def race_demo(tasks: int = 100, use_lock: bool = False, delay: float = 0.01, spa
 
 @dataclass(frozen=True)
 class ThreadRaceResult:
-    """What ``thread_race`` saw. Without a lock the total varies from run to run."""
+    """What ``thread_race`` saw: the final ``total`` of ``threads * increments`` increments."""
 
     threads: int
     increments: int
@@ -151,43 +155,62 @@ class ThreadRaceResult:
         return self.threads * self.increments
 
     @property
+    def lost(self) -> int:
+        """Increments overwritten by a thread holding a stale copy."""
+        return self.expected - self.total
+
+    @property
     def lost_updates(self) -> bool:
-        return self.total < self.expected
+        return self.lost > 0
 
     def __repr__(self) -> str:
         how = "with threading.Lock" if self.use_lock else "without a lock"
-        return f"{self.threads} threads x {self.increments} increments {how}: lost updates: {self.lost_updates}"
+        return (f"{self.threads} threads x {self.increments} increments {how}: total {self.total} "
+                f"(expected {self.expected}, {self.lost} lost)")
 
 
 def thread_race(threads: int = 4, increments: int = 500, use_lock: bool = False) -> ThreadRaceResult:
     """Increment one shared int from ``threads`` real threads, ``increments`` times each.
 
-    Each increment reads the value, calls ``time.sleep(0)`` (which lets the OS switch
-    threads right there, as the interpreter may at any bytecode), then writes the value
-    plus one. Without a lock updates are lost, by an amount that changes from run to
-    run; with ``use_lock=True`` the total is exact.
+    Each increment reads the value and writes back the value plus one. Whether the
+    interpreter switches threads between that read and that write is a matter of timing,
+    so this demo forces the worst case: without a lock, a ``threading.Barrier`` between
+    the read and the write makes every thread read before any thread writes, so each
+    round of ``threads`` increments adds one. With ``use_lock=True`` the read and the
+    write happen under a ``threading.Lock``; a ``time.sleep(0)`` between them offers the
+    other threads a switch, and they wait at the lock. After
+    each increment the threads wait for one another, so rounds do not overlap. Both
+    totals are the same every run.
     """
     whole_number("threads", threads)
     whole_number("increments", increments)
     lock = threading.Lock() if use_lock else contextlib.nullcontext()
-    start = threading.Barrier(threads, timeout=10)
+    everyone_read = threading.Barrier(threads, timeout=10)
+    round_done = threading.Barrier(threads, timeout=10)
     total = 0
 
     def work() -> None:
         nonlocal total
-        start.wait()  # all threads begin together, so they overlap
-        for _ in range(increments):
-            with lock:
-                current = total
-                time.sleep(0)  # a forced switch point between the read and the write
-                total = current + 1
+        try:
+            for _ in range(increments):
+                with lock:
+                    current = total  # read
+                    if use_lock:
+                        time.sleep(0)  # a chance to switch here too: the others wait at the lock
+                    else:
+                        everyone_read.wait()  # the switch at the worst moment, forced
+                    total = current + 1  # write
+                round_done.wait()
+        except threading.BrokenBarrierError:
+            pass  # another thread failed; the check below reports it
 
     pool = [threading.Thread(target=work, name=f"incrementer {i}") for i in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join(timeout=30)
-    if any(thread.is_alive() for thread in pool) or start.broken:
+    if any(thread.is_alive() for thread in pool) or round_done.broken or everyone_read.broken:
+        everyone_read.abort()
+        round_done.abort()
         raise RuntimeError(f"the threads did not all finish (total so far {total}); try fewer increments")
     return ThreadRaceResult(threads, increments, bool(use_lock), total)
-
