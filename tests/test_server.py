@@ -188,3 +188,49 @@ def test_command_line_port_in_use():
 
     code, err = serve(scenario)
     assert code == 2 and "choose another --port" in err and len(err.strip().splitlines()) == 1
+
+
+def test_connect_cost_delays_only_the_first_request_on_each_connection():
+    async def scenario(server):
+        async with aiohttp.ClientSession() as session:
+            took = []
+            for i in range(3):  # one session, one request at a time: one connection, reused
+                began = time.perf_counter()
+                async with session.get(server.url(f"/items/{i}")) as response:
+                    await response.read()
+                took.append(time.perf_counter() - began)
+        async with aiohttp.ClientSession() as session:  # a new session: a new connection
+            async with session.get(server.url("/items/9")) as response:
+                await response.read()
+        return took, server.stats
+
+    took, stats = serve(scenario, latency=0.01, connect_cost=0.2)
+    assert took[0] >= 0.21 and all(t < 0.2 for t in took[1:])
+    assert (stats.requests, stats.ok, stats.connections_opened) == (4, 4, 2)
+    assert stats.setup_seconds == pytest.approx(0.4)
+
+
+def test_connect_cost_is_off_by_default_and_validated():
+    assert LabServer().connect_cost == 0
+    with pytest.raises(ValueError, match="connect_cost must be a number >= 0, got -0.1"):
+        LabServer(connect_cost=-0.1)
+
+
+def test_command_line_connect_cost():
+    result = subprocess.run([*LABSERVER, "--connect-cost", "-1"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "asyncio-labserver: error: argument --connect-cost: must be >= 0, got -1 (see --help)"
+    result = subprocess.run([*LABSERVER, "--help"], capture_output=True, text=True, timeout=30)
+    assert "--connect-cost" in result.stdout
+
+
+def test_the_shared_command_line_pieces_give_one_line_errors():
+    # lab.cli serves asyncio-labserver and asyncio-jobservice alike
+    from asyncio_patterns.lab.cli import Parser, number_type
+
+    parser = Parser(prog="demo")
+    parser.add_argument("--n", type=number_type(1, 9, int))
+    assert parser.parse_args(["--n", "3"]).n == 3
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args(["--n", "10"])
+    assert stopped.value.code == 2

@@ -19,7 +19,9 @@ Behaviour, each off by default (0 means off):
 - ``rate_limit``: at most this many requests in each window of ``rate_limit_window`` seconds
   (fixed windows counted from the start, as many APIs count per second or per minute);
   beyond it the answer is 429 with a ``Retry-After`` header: whole seconds until the
-  window ends, at least 1.
+  window ends, at least 1;
+- ``connect_cost``: seconds the first request on each new connection waits before it is
+  read, a stand-in for a TLS or authentication handshake; the total is ``stats.setup_seconds``.
 
 From a shell, for instructors: ``asyncio-labserver --help``.
 """
@@ -38,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
+from .cli import Parser, number_type
 from .validate import number
 
 __all__ = ["LabServer", "LabStats", "main"]
@@ -54,6 +57,7 @@ class LabStats:
     in_flight: int = 0
     max_in_flight: int = 0  # the most requests being handled at one moment
     connections_opened: int = 0
+    setup_seconds: float = 0.0  # time new connections spent in set-up (connect_cost each)
     arrivals_per_second: list[int] = field(default_factory=list)  # index = whole second since start
 
     def as_dict(self) -> dict:
@@ -73,6 +77,7 @@ class LabServer:
         outages: Sequence[tuple[float, float]] = (),
         rate_limit: int = 0,
         rate_limit_window: float = 1.0,
+        connect_cost: float = 0.0,
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -84,6 +89,7 @@ class LabServer:
         self.outages = [(number("outage start", a), number("outage end", b, low=a)) for a, b in outages]
         self.rate_limit = int(number("rate_limit", rate_limit))
         self.rate_limit_window = number("rate_limit_window", rate_limit_window, low=1e-3)
+        self.connect_cost = number("connect_cost", connect_cost)
         self.port = int(number("port", port, high=65535))
         self.host = host
         self.seed = seed
@@ -156,13 +162,20 @@ class LabServer:
 
     # -- request handling ------------------------------------------------------
 
+    async def _set_up(self, request: web.Request) -> None:
+        """Count a new connection, and make its first request wait ``connect_cost``."""
+        transport = request.transport
+        if transport is None or transport in self._transports:
+            return
+        self._transports.add(transport)
+        self.stats.connections_opened += 1
+        if self.connect_cost:
+            await asyncio.sleep(self.connect_cost)
+            self.stats.setup_seconds += self.connect_cost
+
     def _arrive(self, request: web.Request) -> float:
         stats = self.stats
         stats.requests += 1
-        transport = request.transport
-        if transport is not None and transport not in self._transports:
-            self._transports.add(transport)
-            stats.connections_opened += 1
         elapsed = asyncio.get_running_loop().time() - self._started
         second = int(elapsed)
         arrivals = stats.arrivals_per_second
@@ -185,6 +198,7 @@ class LabServer:
         return any(start <= elapsed < end for start, end in self.outages)
 
     async def _item(self, request: web.Request) -> web.Response:
+        await self._set_up(request)
         elapsed = self._arrive(request)
         retry_after = self._over_rate_limit(elapsed)
         if retry_after is not None:
@@ -229,23 +243,7 @@ class LabServer:
 # -- command line ----------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage block, exit status 2
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _number(low: float, high: float = math.inf, kind=float):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}number, got {text!r}") from None
-        if not low <= value <= high:
-            span = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
-        return value
-
-    return parse
+_Parser, _number = Parser, number_type  # shared with asyncio-jobservice: one-line errors, exit status 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -262,6 +260,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--failure-rate", type=_number(0, 1), default=0.0, help="share of requests answered 500, 0..1")
     add("--rate-limit", type=_number(0, kind=int), default=0, help="requests per window before 429 answers")
     add("--rate-limit-window", type=_number(1e-3), default=1.0, help="seconds per rate-limit window (default: %(default)s)")
+    add("--connect-cost", type=_number(0), default=0.0,
+        help="seconds each new connection's first request waits (a handshake stand-in)")
     add("--seed", type=int, default=0, help="seed for jitter and failures (default: %(default)s)")
     return parser
 
@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = LabServer(
         host=args.host, port=args.port, latency=args.latency, jitter=args.jitter, capacity=args.capacity,
         failure_rate=args.failure_rate, rate_limit=args.rate_limit,
-        rate_limit_window=args.rate_limit_window, seed=args.seed,
+        rate_limit_window=args.rate_limit_window, connect_cost=args.connect_cost, seed=args.seed,
     )
     try:
         asyncio.run(_serve_forever(server))

@@ -1,0 +1,41 @@
+"""The pieces the course's console scripts share (``asyncio-labserver``, ``asyncio-jobservice``):
+a parser whose errors are one line with exit status 2, and numbers checked against a range.
+
+    parser = Parser(prog="asyncio-labserver", description="...")
+    parser.add_argument("--port", type=number_type(0, 65535, int), default=8080)
+
+A bad option prints ``asyncio-labserver: error: argument --port: must be between 0 and
+65535, got 70000 (see --help)`` on stderr, and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import NoReturn
+
+__all__ = ["Parser", "number_type"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line, without the usage block, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def number_type(low: float, high: float = math.inf, kind: type = float) -> Callable[[str], float]:
+    """An argparse ``type=``: the text as ``kind`` (float or int), between ``low`` and ``high``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}number, got {text!r}") from None
+        if not low <= value <= high:
+            span = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
+        return value
+
+    return parse
