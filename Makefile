@@ -62,7 +62,7 @@ test: unit nbval test-versions
 
 PYTEST = $(BIN)/python -m pytest
 # One cell time limit everywhere: the one tools/execute_notebooks.py runs notebooks with.
-CELL_TIMEOUT := $(shell sed -n 's/^CELL_TIMEOUT = \([0-9]*\).*/\1/p' tools/execute_notebooks.py)
+CELL_TIMEOUT = $(shell sed -n 's/^CELL_TIMEOUT = \([0-9]*\).*/\1/p' tools/execute_notebooks.py)
 UNIT_ARGS ?=
 unit: $(TEST_STAMP)
 	$(PYTEST) -q tests $(UNIT_ARGS)

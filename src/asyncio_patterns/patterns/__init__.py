@@ -4,8 +4,19 @@ Standard library only, one small class or function per idea, each docstring stat
 semantics (fairness, what cancellation does), in the manner of CPython's asyncio/locks.py.
 """
 
+from .batch import ItemResult, bounded_map
+from .breaker import BreakerStats, CircuitBreaker, CircuitOpen, FailureRateBreaker
 from .buffer import BoundedBuffer
 from .locks import locked
+from .pool import Pool, PoolClosed
 from .ratelimit import TokenBucket
+from .retry import Attempt, RetryError, backoff_delays, retry
+from .shutdown import PoolStopping, ShutdownSignals, StopReport, WorkerPool
+from .timeouts import TimedOut, gather_with_timeouts, hedged, result_or_timeout
 
-__all__ = ["BoundedBuffer", "TokenBucket", "locked"]
+__all__ = [
+    "Attempt", "BoundedBuffer", "BreakerStats", "CircuitBreaker", "CircuitOpen", "FailureRateBreaker",
+    "ItemResult", "Pool", "PoolClosed", "PoolStopping", "RetryError", "ShutdownSignals", "StopReport",
+    "TimedOut", "TokenBucket", "WorkerPool", "backoff_delays", "bounded_map", "gather_with_timeouts",
+    "hedged", "locked", "result_or_timeout", "retry",
+]

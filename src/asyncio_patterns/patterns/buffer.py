@@ -11,6 +11,8 @@ import asyncio
 from collections import deque
 from typing import Generic, TypeVar
 
+from ._checks import whole_number
+
 __all__ = ["BoundedBuffer"]
 
 T = TypeVar("T")
@@ -30,8 +32,7 @@ class BoundedBuffer(Generic[T]):
     """
 
     def __init__(self, maxsize: int) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ValueError(f"maxsize must be a whole number >= 1, got {maxsize!r}")
+        whole_number("maxsize", maxsize)
         self.maxsize = maxsize
         self._items: deque[T] = deque()
         lock = asyncio.Lock()

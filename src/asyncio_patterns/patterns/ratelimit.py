@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from ._checks import whole_number
+
 __all__ = ["TokenBucket"]
 
 
@@ -36,8 +38,7 @@ class TokenBucket:
     def __init__(self, rate: float, *, burst: int = 1, full: bool = True, clock: Callable[[], float] | None = None) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be > 0 operations per second, got {rate!r}")
-        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise ValueError(f"burst must be a whole number >= 1, got {burst!r}")
+        whole_number("burst", burst)
         self.rate = float(rate)
         self.burst = burst
         self._clock = clock
