@@ -60,12 +60,13 @@ def test_condition_buffer_and_queue_behave_the_same():
 
 
 def test_a_bigger_buffer_hands_off_faster_and_the_queue_is_faster_than_the_condition():
-    # What lesson 05 plots, in real time, with wide margins (measured: 64 vs 1 about 4x for
-    # the Condition and 8x for the Queue; Queue vs Condition at 64 about 2.5x). With maxsize=1
+    # What lesson 05 plots, in real time, with wide margins (measured 64 against 1: about 4x
+    # for the Condition on 3.11 but 1.9x on 3.13, whose Condition also passes a wake-up on, and
+    # 8x for the Queue; Queue against Condition at 64 about 2.5x, 6x on 3.13). With maxsize=1
     # every item costs a switch between producer and consumer; with 64 they work in batches.
     condition = handoff_rate("condition", [1, 64], items=2000, repeat=3)
     queue = handoff_rate("queue", [1, 64], items=2000, repeat=3)
-    assert condition[1] > 2 * condition[0] and queue[1] > 2 * queue[0], (condition, queue)
+    assert condition[1] > 1.2 * condition[0] and queue[1] > 2 * queue[0], (condition, queue)
     assert queue[1] > condition[1], (condition, queue)
 
 

@@ -55,7 +55,7 @@ def test_when_the_input_ends_it_finishes_everything_and_exits_0():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert (report["accepted"], report["completed"], report["handed_back"], report["signals"]) == (5, 5, 0, [])
-    assert "closed: signal handlers removed, 0 tasks left" in result.stdout
+    assert "closed: 0 tasks left; the report, then the signal handlers go" in result.stdout
 
 
 async def signalled_run(argv, after, signals, pause=0.0):

@@ -146,9 +146,11 @@ async def _run(config: Config) -> int:
         log(f"ready: {config.workers} workers, {config.jobs} jobs, {config.work:g} s of work each, "
             f"drain deadline {config.drain:g} s (pid {os.getpid()})")
         report = await serve(config, signals, log)
-    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    log(f"closed: signal handlers removed, {len(left)} tasks left")
-    print(json.dumps(report), flush=True)
+        left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        log(f"closed: {len(left)} tasks left; the report, then the signal handlers go")
+        # Printed while the handlers are still installed: a signal that comes later ends the
+        # process by its default action, but never between the work and its report.
+        print(json.dumps(report), flush=True)
     return 0
 
 
