@@ -5,7 +5,8 @@
 # make test-versions - the unit tests and every notebook run on each other tested Python found,
 #              each in a venv of its own (.venv-3.11, .venv-3.12)
 # make notebooks - re-execute every notebook in place (refreshes stored outputs)
-# make bench - notebook execution times and lab-server throughput tables (BENCH_ARGS=--server-only)
+# make bench - notebook times, lab-server throughput, the virtual clock and the set-up time
+#              (BENCH_ARGS=--server-only, --clock-only, --setup-only or --notebooks-only: one table)
 # make lock  - resolve requirements.in and requirements-test.in into exact pins (LOCK_ARGS=--upgrade
 #              moves every pin to the newest release)
 #
@@ -38,15 +39,18 @@ $(VENV)/pyvenv.cfg: FORCE
 # so a stale venv is brought up to date by the next make. Learners get requirements.txt;
 # the test tools in requirements-test.txt go in only for the targets that use them.
 # binder/postBuild puts the JupyterLab settings in place, here as on Binder.
+# The venv's own pip is new enough for the pins; --no-compile leaves byte-compiling to the
+# first import of each module, which skips the thousands of files nothing imports (a third of
+# the install's time).
+PIP_INSTALL = $(BIN)/python -m pip install --quiet --no-compile
 $(STAMP): $(VENV)/pyvenv.cfg requirements.txt pyproject.toml binder/postBuild jupyterlab-settings/overrides.json
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(PIP_INSTALL) -r requirements.txt
+	$(PIP_INSTALL) --no-deps -e .
 	NB_PYTHON_PREFIX=$(VENV) binder/postBuild
 	@touch $@
 
 $(TEST_STAMP): $(STAMP) requirements-test.txt
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(PIP_INSTALL) -r requirements-test.txt
 	@touch $@
 
 # JupyterLab refuses to run as root without --allow-root (containers, CI machines).
