@@ -243,24 +243,21 @@ class LabServer:
 # -- command line ----------------------------------------------------------------
 
 
-_Parser, _number = Parser, number_type  # shared with asyncio-jobservice: one-line errors, exit status 2
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="asyncio-labserver",
         description="Serve the course's lab HTTP server until Ctrl-C. 0 turns an option off.",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
-    add("--port", type=_number(0, 65535, int), default=8080, help="port, 0 for any free one (default: %(default)s)")
-    add("--latency", type=_number(0), default=0.05, help="seconds per request (default: %(default)s)")
-    add("--jitter", type=_number(0), default=0.0, help="mean extra seconds, exponentially distributed")
-    add("--capacity", type=_number(0, kind=int), default=0, help="requests served at once; the rest wait")
-    add("--failure-rate", type=_number(0, 1), default=0.0, help="share of requests answered 500, 0..1")
-    add("--rate-limit", type=_number(0, kind=int), default=0, help="requests per window before 429 answers")
-    add("--rate-limit-window", type=_number(1e-3), default=1.0, help="seconds per rate-limit window (default: %(default)s)")
-    add("--connect-cost", type=_number(0), default=0.0,
+    add("--port", type=number_type(0, 65535, int), default=8080, help="port, 0 for any free one (default: %(default)s)")
+    add("--latency", type=number_type(0), default=0.05, help="seconds per request (default: %(default)s)")
+    add("--jitter", type=number_type(0), default=0.0, help="mean extra seconds, exponentially distributed")
+    add("--capacity", type=number_type(0, kind=int), default=0, help="requests served at once; the rest wait")
+    add("--failure-rate", type=number_type(0, 1), default=0.0, help="share of requests answered 500, 0..1")
+    add("--rate-limit", type=number_type(0, kind=int), default=0, help="requests per window before 429 answers")
+    add("--rate-limit-window", type=number_type(1e-3), default=1.0, help="seconds per rate-limit window (default: %(default)s)")
+    add("--connect-cost", type=number_type(0), default=0.0,
         help="seconds each new connection's first request waits (a handshake stand-in)")
     add("--seed", type=int, default=0, help="seed for jitter and failures (default: %(default)s)")
     return parser
