@@ -99,6 +99,18 @@ class Outcome:
         """It returned or raised (the other three never finished)."""
         return self.status in (Status.OK, Status.ERROR)
 
+    def not_judged(self, *, note: str = "", **hints: str) -> str | None:
+        """Why this run cannot be judged, or None if it returned. For a checker that records the
+        learner's errors itself (with :func:`attempt`), so that an error here is the checker's
+        own; ``hints`` go to :meth:`unfinished`, ``note`` (a seed to replay) at the end."""
+        if self.status is Status.OK:
+            return None
+        if self.status is Status.ERROR:
+            text = f"the check itself failed with {describe_error(self.value)}"
+        else:
+            text = self.unfinished(**hints)
+        return f"{text} {note}".rstrip()
+
     def unfinished(self, *, deadlock: str = "", timeout: str = "", hung: str = "") -> str:
         """What a run that did not finish did, then the checker's own hint for that case."""
         said, hint = {

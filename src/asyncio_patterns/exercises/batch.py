@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..patterns.batch import bounded_map
 from . import Verdict, not_a_function
-from ._harness import REAL_LIMIT, Attempt, Status, attempt, describe_error, replay, run_guarded
+from ._harness import REAL_LIMIT, Attempt, attempt, describe_error, replay, run_guarded
 
 __all__ = ["ItemError", "check_ordered_map"]
 
@@ -221,14 +221,13 @@ def check_ordered_map(ordered_map, *, seed: int | None = None, real_limit: float
     for round_seed in seeds:
         note = replay("check_ordered_map", getattr(ordered_map, "__name__", "ordered_map"), round_seed)
         outcome = run_guarded(_run(ordered_map, _plan(round_seed)), virtual_limit=VIRTUAL_LIMIT, real_limit=real_limit)
-        if outcome.status is Status.ERROR:
-            return Verdict(False, f"the check itself failed with {describe_error(outcome.value)} {note}")
-        if not outcome.finished:
-            return Verdict(False, outcome.unfinished(
+        if problem := outcome.not_judged(
+                note=note,
                 timeout="Does it stop when the iterator is exhausted?",
                 deadlock="Is something waiting that nothing will ever wake?",
                 hung="Wait with `await`, never time.sleep(), and await something that takes time "
-                     "between two items.") + f" {note}")
+                     "between two items."):
+            return Verdict(False, problem)
         run = outcome.value
         reference = None
         if not run.endless:

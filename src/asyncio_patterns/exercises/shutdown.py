@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 
 from . import Verdict, not_a_function
-from ._harness import REAL_LIMIT, Attempt, Status, attempt, describe_error, replay, run_guarded, still_running
+from ._harness import REAL_LIMIT, Attempt, attempt, describe_error, replay, run_guarded, still_running
 
 __all__ = ["check_stop"]
 
@@ -216,12 +216,11 @@ def check_stop(Pool: type, *, seed: int | None = None, real_limit: float = REAL_
         note = replay("check_stop", getattr(Pool, "__name__", "Pool"), round_seed)
         plan = _plan(round_seed)
         outcome = run_guarded(_run(Pool, plan), virtual_limit=VIRTUAL_LIMIT, real_limit=real_limit)
-        if outcome.status is Status.ERROR:
-            return Verdict(False, f"the check itself failed with {describe_error(outcome.value)} {note}")
-        if not outcome.finished:
-            return Verdict(False, outcome.unfinished(
+        if problem := outcome.not_judged(
+                note=note,
                 deadlock="Does stop() wait for something nothing will ever finish?",
-                timeout="Does stop() end?") + f" {note}")
+                timeout="Does stop() end?"):
+            return Verdict(False, problem)
         problem = _judge(outcome.value)
         if problem:
             return Verdict(False, f"{problem} {note}")

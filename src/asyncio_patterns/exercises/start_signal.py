@@ -15,7 +15,7 @@ import inspect
 from dataclasses import dataclass, field
 
 from . import Verdict
-from ._harness import REAL_LIMIT, Attempt, Status, attempt, describe_error, run_guarded
+from ._harness import REAL_LIMIT, Attempt, attempt, describe_error, run_guarded
 
 __all__ = ["check_start_together"]
 
@@ -130,11 +130,9 @@ def check_start_together(start_together, *, real_limit: float = REAL_LIMIT) -> V
         return Verdict(False, "start_together must be an `async def` function taking (setup, workers)")
     for fail in (False, True):
         outcome = run_guarded(_run(start_together, fail), real_limit=real_limit)
-        if outcome.status is Status.ERROR:
-            return Verdict(False, f"the check itself failed with {describe_error(outcome.value)}")
-        if not outcome.finished:
-            return Verdict(False, outcome.unfinished(
-                deadlock="Was start.set() ever called? (`await` the set-up, then set the event.)"))
+        if problem := outcome.not_judged(
+                deadlock="Was start.set() ever called? (`await` the set-up, then set the event.)"):
+            return Verdict(False, problem)
         problem = (_check_failure if fail else _check_success)(outcome.value)
         if problem:
             return Verdict(False, problem)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ..patterns.timeouts import TimedOut
 from . import Verdict, not_a_function
-from ._harness import REAL_LIMIT, Status, describe_error, left_running, replay, run_guarded, still_running
+from ._harness import REAL_LIMIT, describe_error, left_running, replay, run_guarded, still_running
 
 __all__ = ["check_fetch_all"]
 
@@ -197,12 +197,11 @@ def check_fetch_all(fetch_all, *, seed: int | None = None, real_limit: float = R
     for round_seed in seeds:
         note = replay("check_fetch_all", getattr(fetch_all, "__name__", "fetch_all"), round_seed)
         outcome = run_guarded(_run(fetch_all, _plan(round_seed)), virtual_limit=VIRTUAL_LIMIT, real_limit=real_limit)
-        if outcome.status is Status.ERROR:
-            return Verdict(False, f"the check itself failed with {describe_error(outcome.value)} {note}")
-        if not outcome.finished:
-            return Verdict(False, outcome.unfinished(
+        if problem := outcome.not_judged(
+                note=note,
                 timeout="Some fetches never answer: does each one have its own deadline?",
-                deadlock="Is something waiting that nothing will ever wake?") + f" {note}")
+                deadlock="Is something waiting that nothing will ever wake?"):
+            return Verdict(False, problem)
         run = outcome.value
         problem = _judge_own_error(run) if run.own_error else _judge(run)
         if problem:
