@@ -24,6 +24,7 @@ def run(nb, directory: Path, *, record_timing: bool = False, **kernel_options) -
     return the wall-clock seconds. ``kernel_options`` go to ``NotebookClient.execute``."""
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=record_timing,
+        store_widget_state=False,  # a panel's widgets live in the kernel: nothing to keep in the file
         resources={"metadata": {"path": str(directory)}},
     )
     began = time.perf_counter()
