@@ -360,11 +360,38 @@ def test_set_up_verdict():
     assert not ok and lines[-1] == "total 60.0 s, target under 60 s: FAIL"
 
 
+# -- live panels table ----------------------------------------------------------------
+
+
+def _tilted(tilt: int = 1):
+    from asyncio_patterns.lab.panel import panel_figure
+
+    fig, ax = panel_figure(2.0, legend=False)
+    ax.plot([0, 1], [0, tilt])
+    return fig
+
+
+def test_panel_rows_time_each_knob_to_its_ends_and_back():
+    from asyncio_patterns.lab.panel import Panel
+
+    [row] = bench.panel_rows({"99_demo": [lambda: Panel(_tilted, tilt=range(0, 4))]})
+    assert (row.lesson, row.name, row.knobs, len(row.redraws)) == ("99_demo", "_tilted", 1, 3)
+    assert row.slowest == max(row.redraws) > 0 and min(row.redraws) <= row.median <= row.slowest
+
+
+def test_panel_verdict_is_the_slowest_redraw():
+    fast = bench.PanelRow("00_a", "fast", 1, (0.05, 0.08))
+    slow = bench.PanelRow("01_b", "slow", 2, (0.1, 0.201))
+    assert bench.panel_summary([fast]) == ("slowest redraw 80 ms (fast, 00_a), target at most 200 ms: PASS", True)
+    assert bench.panel_summary([fast, slow]) == ("slowest redraw 201 ms (slow, 01_b), target at most 200 ms: FAIL", False)
+    assert not bench.panel_summary([])[1]
+
+
 # -- command line ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("argv", [["--repeat", "0"], ["--repeat", "two"], ["--server-only", "--notebooks-only"],
-                                  ["--clock-only", "--setup-only"], ["--bogus"]])
+                                  ["--clock-only", "--setup-only"], ["--panels-only", "--clock-only"], ["--bogus"]])
 def test_bad_input_is_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench.main(argv)

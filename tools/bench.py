@@ -1,8 +1,10 @@
 """Print the course's benchmark tables: notebook execution times, lab-server throughput,
-the virtual clock beside the alternatives, and the time from a fresh clone to a ready .venv.
+the virtual clock beside the alternatives, the live panels' redraw times, and the time from a
+fresh clone to a ready .venv.
 
     python tools/bench.py                   # every table (what `make bench` runs)
-    python tools/bench.py --clock-only      # one table: also --notebooks-only, --server-only, --setup-only
+    python tools/bench.py --clock-only      # one table: also --notebooks-only, --server-only,
+                                            # --panels-only, --setup-only
 
 What each table measures, and its target, is in the README's "Benchmarks" section.
 """
@@ -53,6 +55,8 @@ SERVER_STOP_TIMEOUT = 5.0  # seconds after SIGTERM before the server process is 
 CLOCK_TASKS, CLOCK_SLEEPS, CLOCK_SEED = 1000, 50, 8  # each task sleeps CLOCK_SLEEPS durations in [0, 1) s
 STOCK_SCALE = 1e-7  # the stock loop's sleeps, scaled down to cost the loop its timers and nothing more
 CLOCK_TARGET = 1.5  # run_virtual's CPU time / the stock loop's, at most
+
+PANEL_TARGET = 0.200  # seconds for one redraw of a live panel, at most
 
 SETUP_TARGET = 60.0  # seconds from a fresh clone to a ready .venv, package caches warm
 SETUP_TARGETS = ("venv", ".venv/.installed")  # the Makefile's set-up target; the stamp file where none exists
@@ -612,7 +616,75 @@ def clock_table(*, repeat: int = 1, out=print) -> bool:
     return ok
 
 
-# -- table 4: set-up time ---------------------------------------------------------------
+# -- table 4: live panels --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    lesson: str
+    name: str  # the draw function's name
+    knobs: int
+    redraws: tuple[float, ...]  # seconds per redraw: each knob to each of its ends and back
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.redraws)
+
+    @property
+    def slowest(self) -> float:
+        return max(self.redraws)
+
+
+def panel_redraws(panel) -> tuple[float, ...]:
+    """Turn each knob of ``panel`` to its first and last choice and back, as a slider would,
+    timing every redraw (the demo re-run in virtual time, the figure drawn, the PNG made)."""
+    times = []
+    for name, choices in panel.choices.items():
+        start = panel.values[name]
+        for value in (choices[0], choices[-1], start):
+            panel.set(**{name: value})
+            times.append(panel.redraw_seconds)
+    return tuple(times)
+
+
+def panel_rows(panels=None) -> list[PanelRow]:
+    from asyncio_patterns.demos.panels import PANELS
+
+    rows = []
+    for lesson, makers in (PANELS if panels is None else panels).items():
+        for make in makers:
+            panel = make()
+            rows.append(PanelRow(lesson, panel.draw.__name__, len(panel.choices), panel_redraws(panel)))
+    return rows
+
+
+def format_panel_row(row: PanelRow) -> str:
+    return (f"{row.lesson[:34]:<34} {row.name:<24} {row.knobs:>5} {len(row.redraws):>8} "
+            f"{row.median * 1000:8.0f} {row.slowest * 1000:8.0f}")
+
+
+def panel_summary(rows: Sequence[PanelRow], *, target: float = PANEL_TARGET) -> tuple[str, bool]:
+    if not rows:
+        return "no panels registered in asyncio_patterns.demos.panels: FAIL", False
+    worst = max(rows, key=lambda row: row.slowest)
+    ok = worst.slowest <= target
+    return (f"slowest redraw {worst.slowest * 1000:.0f} ms ({worst.name}, {worst.lesson}), "
+            f"target at most {target * 1000:.0f} ms: {verdict(ok)}"), ok
+
+
+def panel_table(*, out=print) -> bool:
+    """Measure and print table 4. Returns whether every redraw met the target."""
+    out("Live panels (each knob to its ends and back; a redraw re-runs the demo, draws, makes the PNG)")
+    out(f"{'lesson':<34} {'panel':<24} {'knobs':>5} {'redraws':>8} {'median':>8} {'slowest':>8}  (ms)")
+    rows = panel_rows()
+    for row in rows:
+        out(format_panel_row(row))
+    line, ok = panel_summary(rows)
+    out(line)
+    return ok
+
+
+# -- table 5: set-up time ---------------------------------------------------------------
 
 
 class SetupError(RuntimeError):
@@ -679,7 +751,7 @@ def setup_lines(result: SetupTime, *, target: float = SETUP_TARGET) -> tuple[lis
 
 
 def setup_table(*, out=print) -> bool:
-    """Measure and print table 4. Returns whether the set-up met the target."""
+    """Measure and print table 5. Returns whether the set-up met the target."""
     out("Set-up time (a fresh clone to a ready .venv, package caches warm; seconds)")
     lines, ok = setup_lines(time_setup())
     for line in lines:
@@ -709,15 +781,16 @@ TABLES = {  # --<name>-only: what the table shows, and how an error in it is lab
     "notebooks": ("table 1, notebook execution times", "notebooks"),
     "server": ("table 2, lab-server throughput", "lab server"),
     "clock": ("table 3, the virtual clock beside the alternatives", "clock"),
-    "setup": ("table 4, the time from a fresh clone to a ready .venv", "set-up"),
+    "panels": ("table 4, the live panels' redraw times", "panels"),
+    "setup": ("table 5, the time from a fresh clone to a ready .venv", "set-up"),
 }
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python tools/bench.py",
-        description="Notebook execution times, lab-server throughput, the virtual clock's speed and the "
-                    "set-up time, each against its target. Reports; exits 0 even when a target is missed.",
+        description="Notebook execution times, lab-server throughput, the virtual clock's speed, the "
+                    "live panels' redraw times and the set-up time, each against its target. Reports; exits 0 even when a target is missed.",
     )
     which = parser.add_mutually_exclusive_group()
     for name, (shows, _) in TABLES.items():
@@ -746,6 +819,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return server_table(out=out)
         if table == "clock":
             return True, clock_table(repeat=args.repeat, out=out)
+        if table == "panels":
+            return True, panel_table(out=out)
         return True, setup_table(out=out)
 
     versions = ", ".join(f"{name} {_version(name)}" for name in ("nbclient", "ipykernel", "aiohttp", "looptime"))
