@@ -20,9 +20,9 @@ says how long the last redraw took (demo and drawing both).
 
 from __future__ import annotations
 
+import gc
 import inspect
 import io
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import PIL.Image
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 
 __all__ = ["Panel", "panel_figure", "png"]
@@ -42,22 +43,25 @@ def png(fig: Figure) -> bytes:
     """The figure as PNG bytes, cropped to what is drawn, and the figure closed.
 
     A figure that keeps everything on its canvas (an outside legend given room with
-    ``fig.subplots_adjust(right=...)``) is drawn once and cropped; one with something beyond
-    its edges is handed to ``savefig(bbox_inches="tight")``, which grows it and draws twice.
+    ``fig.subplots_adjust(right=...)``, as :func:`panel_figure` does) is drawn once and
+    cropped to its ink; one whose ink reaches an edge of the canvas, so that something may
+    lie beyond it, is handed to ``savefig(bbox_inches="tight")``, which grows it and draws twice.
     """
     buffer = io.BytesIO()
     try:
         fig.set_dpi(DPI)
         fig.canvas.draw()
-        width, height = fig.canvas.get_width_height()
-        drawn = fig.get_tightbbox().transformed(fig.dpi_scale_trans)  # pixels from the bottom left
-        box = drawn.padded(PAD * DPI)
-        if min(drawn.x0, drawn.y0) < -1 or drawn.x1 > width + 1 or drawn.y1 > height + 1:
+        pixels = np.asarray(fig.canvas.buffer_rgba())  # row 0 is the top of the canvas
+        paper = np.array(to_rgba_array(fig.get_facecolor())[0] * 255, dtype=np.uint8)
+        ink = np.any(pixels != paper, axis=2)
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        height, width = ink.shape
+        if not rows.size or rows[0] == 0 or cols[0] == 0 or rows[-1] == height - 1 or cols[-1] == width - 1:
             fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=PAD)
         else:
-            pixels = np.asarray(fig.canvas.buffer_rgba())  # row 0 is the top of the canvas
-            left, right = max(0, math.floor(box.x0)), min(width, math.ceil(box.x1))
-            top, bottom = max(0, height - math.ceil(box.y1)), min(height, height - math.floor(box.y0))
+            pad = round(PAD * DPI)
+            top, bottom = max(0, rows[0] - pad), min(height, rows[-1] + 1 + pad)
+            left, right = max(0, cols[0] - pad), min(width, cols[-1] + 1 + pad)
             PIL.Image.fromarray(pixels[top:bottom, left:right]).save(buffer, format="png", compress_level=1)
     finally:
         plt.close(fig)
@@ -120,14 +124,28 @@ class Panel:
         self.choices = dict(knobs)
         self.values = {name: defaults[name] for name in knobs}
         self.redraw_seconds = 0.0
+        self.picture = b""  # the PNG of the current state
         self._widgets = None
-        self.picture = self._render()  # the PNG of the current state
+        self._redraw()
 
-    def _render(self) -> bytes:
+    def _redraw(self) -> None:
+        """Draw the current state and, if the panel is on screen, send the picture.
+
+        A redraw makes thousands of short-lived matplotlib objects, and Python's cyclic
+        garbage collector, run in the middle of one, added about a quarter to the median
+        redraw and most of the slowest; so it waits until the picture is on its way, and
+        collects while the room looks at it."""
         started = time.perf_counter()
-        picture = png(self.draw(**self.values))
-        self.redraw_seconds = time.perf_counter() - started
-        return picture
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.picture = png(self.draw(**self.values))
+            if self._widgets is not None:
+                self._widgets["image"].value = self.picture
+        finally:
+            self.redraw_seconds = time.perf_counter() - started
+            if collecting:
+                gc.enable()
 
     def set(self, **values: Any) -> bytes:
         """Turn knobs (by name) and redraw, as the widgets do; returns the new picture's PNG bytes."""
@@ -138,9 +156,7 @@ class Panel:
             if value not in choices:
                 raise ValueError(f"{name}: {value!r} is not among its choices {list(choices)}")
         self.values |= values
-        self.picture = self._render()
-        if self._widgets is not None:
-            self._widgets["image"].value = self.picture
+        self._redraw()
         return self.picture
 
     def widget(self):
