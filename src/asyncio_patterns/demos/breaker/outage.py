@@ -5,14 +5,16 @@ and ``clients`` clients that each send a request, wait ``period`` seconds, and s
 next, for ``duration`` seconds; with ``breaker=True`` every request goes through one
 shared :class:`~asyncio_patterns.CircuitBreaker`. It records each request's outcome,
 the breaker's changes of state, and the server's own request counter sampled every
-``sample`` seconds. :func:`outage_timeline` and :func:`load_plot` draw it, with the
-theory of :func:`load_theory` dashed.
+``sample`` seconds. :func:`virtual_outage_run` is the same clients against a stand-in for
+the server in virtual time. :func:`outage_timeline` and :func:`load_plot` draw a run, with
+the theory of :func:`load_theory` dashed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -23,7 +25,8 @@ from matplotlib.patches import Patch
 from ...lab.server import LabServer, LabStats
 from ...patterns.breaker import CircuitBreaker, CircuitOpen
 
-__all__ = ["OUTCOME_COLORS", "STATE_COLORS", "OutageRun", "load_plot", "load_theory", "outage_run", "outage_timeline"]
+__all__ = ["OUTCOME_COLORS", "STATE_COLORS", "OutageRun", "load_plot", "load_theory", "outage_run", "outage_lanes",
+           "outage_legend", "outage_timeline", "virtual_outage_run"]
 
 OUTCOME_COLORS = {"ok": "tab:green", "503": "tab:red", "rejected": "#9e9e9e"}
 STATE_COLORS = {"closed": "#b7e4c7", "open": "#f4a6a6", "half-open": "#ffe08a"}
@@ -74,37 +77,70 @@ async def _client(run: OutageRun, i: int, get, loop: asyncio.AbstractEventLoop, 
         await asyncio.sleep(run.period)
 
 
+async def _drive(run: OutageRun, get: Callable[[], Awaitable[None]], received: Callable[[], int], *,
+                 breaker: bool, failure_threshold: int, reset_timeout: float,
+                 failures: tuple[type[BaseException], ...], sample: float) -> None:
+    """Run the clients of ``run`` from now for ``run.duration`` seconds, each request ``get()``,
+    through one shared breaker if asked; sample ``received()``, the server's count, every ``sample`` s."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    if breaker:
+        run.breaker = CircuitBreaker(
+            failure_threshold=failure_threshold, reset_timeout=reset_timeout, failures=failures,
+            on_change=lambda old, new: run.states.append((loop.time() - began, new)))
+
+    async def sampler() -> None:
+        while (now := loop.time() - began) < run.duration:
+            run.samples.append((now, received()))
+            await asyncio.sleep(sample)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(sampler())
+        for i in range(run.clients):
+            group.create_task(_client(run, i, get, loop, began))
+    run.samples.append((loop.time() - began, received()))
+
+
 async def outage_run(*, breaker: bool, clients: int = 4, period: float = 0.02, latency: float = 0.01,
                      outage: tuple[float, float] = (0.3, 1.3), duration: float = 1.6,
                      failure_threshold: int = 5, reset_timeout: float = 0.15, sample: float = 0.01) -> OutageRun:
     """Run the clients against a fresh lab server in real time (``duration`` seconds)."""
-    loop = asyncio.get_running_loop()
     run = OutageRun(None, clients, period, latency, outage, duration)
     async with LabServer(latency=latency, outages=[outage]) as server, aiohttp.ClientSession() as session:
-        began = loop.time()  # the server started a few microseconds earlier: its outage clock
-        if breaker:
-            run.breaker = CircuitBreaker(
-                failure_threshold=failure_threshold, reset_timeout=reset_timeout,
-                failures=(_Unavailable, aiohttp.ClientError, TimeoutError),
-                on_change=lambda old, new: run.states.append((loop.time() - began, new)))
-
         async def get() -> None:
             async with asyncio.timeout(1.0), session.get(server.url("/items/1")) as response:
                 if response.status >= 500:
                     raise _Unavailable(response.status)
                 await response.read()
 
-        async def sampler() -> None:
-            while (now := loop.time() - began) < duration:
-                run.samples.append((now, server.stats.requests))
-                await asyncio.sleep(sample)
-
-        async with asyncio.TaskGroup() as group:
-            group.create_task(sampler())
-            for i in range(clients):
-                group.create_task(_client(run, i, get, loop, began))
-        run.samples.append((loop.time() - began, server.stats.requests))
+        # The server started a few microseconds before the clients: its outage clock.
+        await _drive(run, get, lambda: server.stats.requests, breaker=breaker, failure_threshold=failure_threshold,
+                     reset_timeout=reset_timeout, failures=(_Unavailable, aiohttp.ClientError, TimeoutError),
+                     sample=sample)
         run.stats = server.stats
+    return run
+
+
+async def virtual_outage_run(*, breaker: bool, clients: int = 4, period: float = 0.02, latency: float = 0.01,
+                             outage: tuple[float, float] = (0.3, 1.3), duration: float = 1.6,
+                             failure_threshold: int = 5, reset_timeout: float = 0.15,
+                             sample: float = 0.01) -> OutageRun:
+    """:func:`outage_run` with the server played in the loop's own time, for ``run_virtual``:
+    each request counts as received, then answers after ``latency`` s, or at once with a 503
+    inside the outage, as the lab server does. ``run.stats`` stays None; the samples count."""
+    loop = asyncio.get_running_loop()
+    run = OutageRun(None, clients, period, latency, outage, duration)
+    began, received = loop.time(), 0
+
+    async def get() -> None:
+        nonlocal received
+        received += 1
+        if outage[0] <= loop.time() - began < outage[1]:
+            raise _Unavailable(503)
+        await asyncio.sleep(latency)
+
+    await _drive(run, get, lambda: received, breaker=breaker, failure_threshold=failure_threshold,
+                 reset_timeout=reset_timeout, failures=(_Unavailable,), sample=sample)
     return run
 
 
@@ -138,31 +174,46 @@ def load_theory(run: OutageRun) -> list[tuple[float, float]]:
     return corners
 
 
-def outage_timeline(runs: dict[str, OutageRun], *, title: str) -> list[Axes]:
-    """For each run, one lane per client with a dot per request (coloured by outcome),
-    and, with a breaker, a lane of its state. The outage is shaded."""
-    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 1.4 + 1.7 * len(runs)), sharex=True, squeeze=False)
-    for ax, (label, run) in zip(axes[:, 0], runs.items()):
-        lanes = [f"client {i}" for i in range(run.clients)]
-        if run.breaker is not None:
-            lanes = ["breaker"] + lanes
-            changes = [(0.0, "closed")] + run.states + [(run.duration, "")]
-            for (t0, state), (t1, _) in zip(changes, changes[1:]):
-                ax.broken_barh([(t0, max(t1 - t0, 0.004))], (-0.4, 0.8), facecolors=STATE_COLORS[state])
-        row = {lane: k for k, lane in enumerate(lanes)}
-        for outcome, color in OUTCOME_COLORS.items():
-            points = [(start, row[f"client {i}"]) for i, start, o in run.requests if o == outcome]
-            if points:
-                ax.scatter(*zip(*points), s=9 if outcome != "rejected" else 5, color=color, marker="|" if outcome == "rejected" else "o")
-        ax.axvspan(*run.outage, color="tab:red", alpha=0.07)
-        ax.set_yticks(range(len(lanes)), lanes)
-        ax.set_ylim(len(lanes) - 0.5, -0.5)
-        ax.set_title(label, loc="left", fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
+def outage_lanes(run: OutageRun, *, ax: Axes, label: str) -> Axes:
+    """One lane per client with a dot per request (coloured by outcome), and, with a
+    breaker, a lane of its state above them; the outage shaded."""
+    lanes = [f"client {i}" for i in range(run.clients)]
+    if run.breaker is not None:
+        lanes = ["breaker"] + lanes
+        changes = [(0.0, "closed")] + run.states + [(run.duration, "")]
+        spans: dict[str, list[tuple[float, float]]] = {state: [] for state in STATE_COLORS}
+        for (t0, state), (t1, _) in zip(changes, changes[1:]):
+            spans[state].append((t0, max(t1 - t0, 0.004)))
+        for state, ranges in spans.items():  # one bar collection per state: quick to draw
+            if ranges:
+                ax.broken_barh(ranges, (-0.4, 0.8), facecolors=STATE_COLORS[state])
+    row = {lane: k for k, lane in enumerate(lanes)}
+    for outcome, color in OUTCOME_COLORS.items():
+        points = [(start, row[f"client {i}"]) for i, start, o in run.requests if o == outcome]
+        if points:
+            ax.scatter(*zip(*points), s=9 if outcome != "rejected" else 5, color=color, marker="|" if outcome == "rejected" else "o")
+    ax.axvspan(*run.outage, color="tab:red", alpha=0.07)
+    ax.set_yticks(range(len(lanes)), lanes)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_title(label, loc="left", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def outage_legend(ax: Axes) -> None:
+    """The outcomes', the breaker's and the outage's colours, right of ``ax``."""
     handles = [Patch(color=c, label=f"request: {o}") for o, c in OUTCOME_COLORS.items()]
     handles += [Patch(color=c, label=f"breaker {s}") for s, c in STATE_COLORS.items()]
     handles.append(Patch(color="tab:red", alpha=0.15, label="outage (503)"))
-    axes[0, 0].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+
+
+def outage_timeline(runs: dict[str, OutageRun], *, title: str) -> list[Axes]:
+    """:func:`outage_lanes` for each run, one above the other."""
+    fig, axes = plt.subplots(len(runs), 1, figsize=(10, 1.4 + 1.7 * len(runs)), sharex=True, squeeze=False)
+    for ax, (label, run) in zip(axes[:, 0], runs.items()):
+        outage_lanes(run, ax=ax, label=label)
+    outage_legend(axes[0, 0])
     axes[-1, 0].set_xlabel("time since the server started (s)")
     fig.suptitle(title)
     fig.tight_layout()

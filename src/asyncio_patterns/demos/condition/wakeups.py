@@ -4,7 +4,9 @@
 adds one item and, before it notifies and lets go of the lock, consumer B arrives and
 queues for the lock. The lock is first come, first served, so B takes the item before A
 gets the lock back. A that checked with ``if`` pops from an empty deque; A that checks
-with ``while`` goes back to waiting and gets the next item.
+with ``while`` goes back to waiting and gets the next item. ``consumers=6`` runs the same
+rounds with three waiting consumers and three newcomers, one arriving in each of the
+first three rounds.
 
 ``herd_demo(waiters, notify_all=True)`` counts wake-ups: ``waiters`` consumers each want
 one item and the producer adds them one at a time. ``notify()`` wakes one consumer per
@@ -39,33 +41,45 @@ POP_EMPTY = "wait() returns, no re-check: popleft() raises IndexError"
 
 @dataclass(frozen=True)
 class StolenItemResult:
-    """What each consumer ended with: an item, or the error it raised."""
+    """What each consumer ended with (an item, or the error it raised), how many wake-ups
+    found the deque empty, and the items nobody took."""
 
     use_while: bool
     outcomes: dict[str, str]
     trace: Trace
+    empty_wakeups: int = 0
+    left: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return "\n".join(f"{name}: {text}" for name, text in self.outcomes.items())
 
 
-async def _stolen(use_while: bool) -> StolenItemResult:
+ROUND = 0.2  # the producer adds item k + 1 at 0.1 + k * ROUND s
+
+
+async def _stolen(use_while: bool, consumers: int, notify_all: bool) -> StolenItemResult:
     trace = Trace(colors=COLORS)
     cond = asyncio.Condition()
     items: deque[str] = deque()
     outcomes: dict[str, str] = {}
+    empty_wakeups = 0
+    waiting = consumers // 2  # waiting from the start; the others arrive one per round
+    names = [f"consumer {chr(ord('A') + i)}" for i in range(consumers)]
 
     async def consumer(arrive: float) -> None:
+        nonlocal empty_wakeups
         me = asyncio.current_task().get_name()
         await asyncio.sleep(arrive)
         with trace.span(LOCKED):
             await cond.acquire()
         try:
             if use_while:
-                while not items:  # re-checked after every wake-up
-                    with trace.span(WAITING):
+                with trace.span(WAITING):  # one bar: a wake-up that finds nothing waits again at once
+                    while not items:  # re-checked after every wake-up
                         await cond.wait()
-                    trace.mark(RECHECK)
+                        trace.mark(RECHECK)
+                        if not items:
+                            empty_wakeups += 1
             elif not items:  # the bug: checked once, before waiting
                 with trace.span(WAITING):
                     await cond.wait()
@@ -74,39 +88,44 @@ async def _stolen(use_while: bool) -> StolenItemResult:
                 await asyncio.sleep(0.01)  # use the item while holding the lock
             outcomes[me] = f"got {item}"
         except IndexError as error:
+            empty_wakeups += 1
             trace.mark(POP_EMPTY)
             outcomes[me] = f"IndexError: {error}"
         finally:
             cond.release()
 
     async def producer() -> None:
-        for n, at in enumerate((0.1, 0.3), start=1):
-            await asyncio.sleep(at - asyncio.get_running_loop().time())
-            with trace.span(LOCKED):
-                await cond.acquire()
+        for n in range(1, consumers + 1):
+            await asyncio.sleep(0.1 + (n - 1) * ROUND - asyncio.get_running_loop().time())
+            await cond.acquire()  # free by now: the last round's consumers are done
             try:
                 with trace.span(HOLDING):
                     items.append(f"item {n}")
                     await asyncio.sleep(0.05)  # slow work while holding the lock (a log write)
-                cond.notify()
-                trace.mark("notify()")
+                cond.notify_all() if notify_all else cond.notify()
+                trace.mark("notify_all()" if notify_all else "notify()")
             finally:
                 cond.release()
 
     async with asyncio.TaskGroup() as group:
         group.create_task(producer(), name="producer")
-        group.create_task(consumer(0.0), name="consumer A")
-        group.create_task(consumer(0.12), name="consumer B")
-    return StolenItemResult(use_while, {k: outcomes[k] for k in ("consumer A", "consumer B")}, trace)
+        for i, name in enumerate(names):
+            arrive = 0.0 if i < waiting else 0.12 + (i - waiting) * ROUND  # while the producer holds the lock
+            group.create_task(consumer(arrive), name=name)
+    return StolenItemResult(use_while, {name: outcomes[name] for name in names}, trace, empty_wakeups, tuple(items))
 
 
-def stolen_item_demo(use_while: bool = False) -> StolenItemResult:
+def stolen_item_demo(use_while: bool = False, consumers: int = 2, notify_all: bool = False) -> StolenItemResult:
     """Consumer B takes the item consumer A was notified about; in virtual time.
 
     ``use_while=False`` re-checks nothing after waking (the ``if`` bug) and A raises
     ``IndexError``; ``use_while=True`` re-checks and A waits for the next item.
+    ``consumers`` (at least 2): ``consumers // 2`` of them wait from the start and the rest
+    arrive one per round, each while the producer holds the lock; the producer adds one item
+    per consumer, one every 0.2 s. ``notify_all=True`` wakes every waiter for each item.
     """
-    return run_virtual(_stolen(bool(use_while)))
+    whole_number("consumers", consumers, minimum=2)
+    return run_virtual(_stolen(bool(use_while), consumers, bool(notify_all)))
 
 
 def herd_theory(waiters: int, notify_all: bool) -> float:

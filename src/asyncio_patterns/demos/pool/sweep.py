@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from ...lab.clock import run_virtual
 from ...lab.measure import Measurement
 from ...lab.plots import sweep_plot
+from ...lab.trace import Trace
 from ...patterns.pool import Pool
 from .fake import FakeService
 from .http import CostRun
@@ -31,10 +32,13 @@ def little_wait(size: int, clients: int, service_time: float) -> float:
 
 
 async def closed_loop(size: int, *, clients: int, requests: int, service_time: float,
-                      connect_cost: float) -> Measurement:
+                      connect_cost: float, trace: Trace | None = None) -> Measurement:
     """``clients`` tasks each make ``requests`` requests of ``service_time`` s, one after another,
-    through a ``Pool(max_size=size)`` of fake connections. Latencies are the acquire waits."""
-    service = FakeService(connect_cost=connect_cost)
+    through a ``Pool(max_size=size)`` of fake connections. Latencies are the acquire waits.
+
+    With ``trace``, each client ("client 1", ...) gets a lane: "waiting" for a connection,
+    "connecting" when it opens one, and each use named after its connection ("conn 2")."""
+    service = FakeService(connect_cost=connect_cost, trace=trace)
     loop = asyncio.get_running_loop()
     waits: list[float] = []
     async with Pool(service.connect, service.close, max_size=size) as pool:
@@ -43,12 +47,19 @@ async def closed_loop(size: int, *, clients: int, requests: int, service_time: f
                 asked = loop.time()
                 async with pool.acquire() as conn:
                     waits.append(loop.time() - asked)
-                    await conn.query(service_time)
+                    if trace is None:
+                        await conn.query(service_time)
+                        continue
+                    got = loop.time() - (connect_cost if conn.uses == 0 else 0.0)  # a new one: its connect is drawn
+                    if got > asked:
+                        trace.add(asyncio.current_task().get_name(), "waiting", asked, got)
+                    with trace.span(repr(conn)):
+                        await conn.query(service_time)
 
         began = loop.time()
         async with asyncio.TaskGroup() as group:
-            for _ in range(clients):
-                group.create_task(client())
+            for i in range(clients):
+                group.create_task(client(), name=f"client {i + 1}")
         elapsed = loop.time() - began
     return Measurement(clients * requests, size, elapsed, tuple(waits))
 

@@ -165,12 +165,19 @@ def cdf_plot(sample: Sequence[float], tail: ExpTail, *, timeouts: dict[str, floa
 
 
 def timeout_plot(points: Sequence[TimeoutPoint], tail: ExpTail, *, title: str,
-                 real: Sequence[TimeoutPoint] = ()) -> tuple[Axes, Axes]:
+                 real: Sequence[TimeoutPoint] = (), span: float | None = None,
+                 axes: tuple[Axes, Axes] | None = None) -> tuple[Axes, Axes]:
     """Success rate (left) and mean time per request (right) against the timeout, in ms;
-    the closed forms dashed, and ``real`` measurements as separate markers."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    the closed forms dashed (up to ``span`` seconds, default the largest timeout), and
+    ``real`` measurements as separate markers. Given ``axes``, draws on them and leaves
+    the figure's title and layout to the caller."""
+    if axes is None:
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    else:
+        fig, (left, right) = None, axes
     ms = [p.timeout * 1000 for p in points]
-    grid = [max(ms) * k / 200 / 1000 for k in range(201)]
+    top = max(ms) / 1000 if span is None else seconds("span", span, positive=True)
+    grid = [top * k / 200 for k in range(201)]
     left.plot(ms, [p.success_rate for p in points], "o-", label="virtual time (same distribution)")
     left.plot([t * 1000 for t in grid], [tail.cdf(t) for t in grid], "k--", label="theory: P(latency <= T)")
     right.plot(ms, [p.mean_time * 1000 for p in points], "o-", label="virtual time (same distribution)")
@@ -189,7 +196,8 @@ def timeout_plot(points: Sequence[TimeoutPoint], tail: ExpTail, *, title: str,
         ax.grid(alpha=0.3)
         ax.set_ylim(bottom=0)
         ax.legend(frameon=False, loc="lower right")
-    fig.suptitle(title)
-    fig.tight_layout()
+    if fig is not None:
+        fig.suptitle(title)
+        fig.tight_layout()
     return left, right
 
