@@ -43,6 +43,10 @@ $(VENV)/pyvenv.cfg: FORCE
 # first import of each module, which skips the thousands of files nothing imports (a third of
 # the install's time).
 PIP_INSTALL = $(BIN)/python -m pip install --quiet --no-compile
+# That first import writes the bytecode, so every later one (each kernel, each subprocess a
+# test starts) reads it: with PYTHONDONTWRITEBYTECODE set, as some CI images set it, every
+# Python started here would compile matplotlib, numpy and aiohttp again, about 3 s a kernel.
+unexport PYTHONDONTWRITEBYTECODE
 $(STAMP): $(VENV)/pyvenv.cfg requirements.txt pyproject.toml binder/postBuild jupyterlab-settings/overrides.json
 	$(PIP_INSTALL) -r requirements.txt
 	$(PIP_INSTALL) --no-deps -e .
