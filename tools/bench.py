@@ -636,15 +636,9 @@ class PanelRow:
 
 
 def panel_redraws(panel) -> tuple[float, ...]:
-    """Turn each knob of ``panel`` to its first and last choice and back, as a slider would,
-    timing every redraw (the demo re-run in virtual time, the figure drawn, the PNG made)."""
-    times = []
-    for name, choices in panel.choices.items():
-        start = panel.values[name]
-        for value in (choices[0], choices[-1], start):
-            panel.set(**{name: value})
-            times.append(panel.redraw_seconds)
-    return tuple(times)
+    """Every redraw's seconds (the demo re-run in virtual time, the figure drawn, the PNG made)
+    while each knob of ``panel`` goes to its ends and back (``Panel.turn_each_knob``)."""
+    return tuple(panel.redraw_seconds for _ in panel.turn_each_knob())
 
 
 def panel_rows(panels=None) -> list[PanelRow]:

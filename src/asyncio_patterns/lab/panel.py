@@ -159,6 +159,15 @@ class Panel:
         self._redraw()
         return self.picture
 
+    def turn_each_knob(self):
+        """Turn each knob in turn to its first choice, its last and back, as a slider would,
+        redrawing each time; yields ``(knob, value, picture)`` after each redraw (its time is
+        ``redraw_seconds``). The panel ends where it started."""
+        for name, choices in self.choices.items():
+            start = self.values[name]
+            for value in (choices[0], choices[-1], start):
+                yield name, value, self.set(**{name: value})
+
     def widget(self):
         """The live panel (knobs, picture, status line) as one ipywidgets box."""
         import ipywidgets as widgets
