@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from matplotlib.axes import Axes
 
+from ..lab.plots import time_scale
+
 __all__ = ["theory_line"]
 
 
@@ -11,7 +13,7 @@ def theory_line(ax: Axes, seconds: float, label: str, *, unit: str = "s", linest
     """Draw a black vertical line at ``seconds`` on a timeline drawn by
     :func:`~asyncio_patterns.lab.plots.timeline` in ``unit``, and add it, as ``label``, to
     the end of the timeline's legend (kept outside the axes, on the right)."""
-    scale = {"s": 1.0, "ms": 1000.0}[unit]
+    scale = time_scale(unit)
     line = ax.axvline(seconds * scale, color="black", linestyle=linestyle, linewidth=1.5 if linestyle == ":" else 1,
                       label=label)
     old = ax.get_legend()

@@ -17,12 +17,13 @@ from matplotlib.ticker import FuncFormatter
 from .measure import Measurement
 from .trace import Trace
 
-__all__ = ["plain_numbers", "sweep_plot", "timeline"]
+__all__ = ["plain_numbers", "sweep_plot", "time_scale", "timeline"]
 
 _UNITS = {"s": 1.0, "ms": 1000.0}
 
 
-def _scale(unit: str) -> float:
+def time_scale(unit: str) -> float:
+    """Seconds to ``unit`` ("s" or "ms"): the factor the time axes here are drawn with."""
     if unit not in _UNITS:
         raise ValueError(f"unit must be one of {sorted(_UNITS)}, got {unit!r}")
     return _UNITS[unit]
@@ -35,7 +36,7 @@ def timeline(trace: Trace, *, title: str, unit: str = "s", colors: dict[str, str
     Colours come from ``trace.colors``, then ``colors`` (which wins), then the default cycle."""
     if not trace.spans and not trace.marks:
         raise ValueError("the trace is empty: record spans with trace.span(...) inside the run first")
-    scale = _scale(unit)
+    scale = time_scale(unit)
     lanes = trace.lanes()
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     colors = ({name: palette[i % len(palette)] for i, name in enumerate(trace.names())}
