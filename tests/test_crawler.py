@@ -59,7 +59,11 @@ def test_each_switch_turns_its_pattern_off(runs):
     assert runs["timeout"].slowest() > straggler_cut(FULL, 0.41) > runs["all"].slowest()
     assert runs["reuse"].server.connections_opened == runs["reuse"].server.requests
     assert 2 * runs["all"].server.connections_opened < runs["all"].server.requests
-    assert accounted(runs["graceful stop"]) and len(runs["graceful stop"].done) == 30
+    # Without the graceful stop and with no stop coming, nothing is lost: every URL is done or
+    # failed after its retries (on a slow machine a URL can spend its six tries on timeouts).
+    unstopped = runs["graceful stop"]
+    assert accounted(unstopped) and unstopped.lost == 0 and not unstopped.handed_back
+    assert len(unstopped.done) + len(unstopped.failed) == 30 and unstopped.done
 
 
 def test_the_row_and_the_plots(runs):
