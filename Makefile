@@ -3,21 +3,25 @@
 # make test  - add the test tools to .venv, run the unit tests and every notebook under strict nbval,
 #              then `make test-versions`
 # make test-versions - the unit tests on each other tested Python found, each in a venv of its
-#              own (.venv-3.11, .venv-3.12), and every notebook on the oldest
+#              own (.venv-3.11, ... .venv-3.15), and every notebook on the oldest and the newest
 # make notebooks - re-execute every notebook in place (refreshes stored outputs)
 # make bench - notebook times, lab-server throughput, the virtual clock, the live panels' redraws
 #              and the set-up time (BENCH_ARGS=--server-only, --clock-only, --panels-only,
 #              --setup-only or --notebooks-only: one table)
-# make lock  - resolve requirements.in and requirements-test.in into exact pins (LOCK_ARGS=--upgrade
-#              moves every pin to the newest release)
+# make lock  - resolve pyproject.toml's learner and test groups into uv.lock and write them out as
+#              requirements.txt and requirements-test.txt (LOCK_ARGS=--upgrade moves every pin to
+#              the newest release)
 #
-# .venv is built with the newest tested Python found on PATH or in pyenv's versions;
-# PYTHON=python3.12 (a name or a path) picks another, and a different one rebuilds .venv.
+# .venv is built with Python 3.14 (the stored outputs' version) when it is found on PATH or in
+# pyenv's versions, else the newest tested one found; PYTHON=python3.15 (a name or a path)
+# picks another, and a different one rebuilds .venv.
 
 PYTHON ?=
-# Tested versions: tools/find_python.py lists them; outputs are recorded on the newest.
+# Tested versions: tools/find_python.py lists them (3.11 to 3.15); outputs are recorded on 3.14,
+# the Python most learners have.
 OLDEST_TESTED := 3.11
-RECORDED_ON := 3.13
+NEWEST_TESTED := 3.15
+RECORDED_ON := 3.14
 # Whatever python3 there is runs the finder (and the lock tool's venv).
 PYTHON3 := $(shell command -v python3 || command -v python)
 FIND_PYTHON := $(PYTHON3) tools/find_python.py
@@ -96,10 +100,11 @@ nbval: $(TEST_STAMP)
 		echo "nbval: skipped, the stored outputs were recorded on Python $(RECORDED_ON) and $(VENV) has $$($(BIN)/python -V)"; \
 	fi
 
-# Each other tested Python runs the unit tests in its own venv. On the oldest, their leak check
-# runs every notebook top to bottom (errors only in cells tagged raises-exception, no leak
-# warning); the versions between the oldest and the recorded one run the unit tests alone, to
-# keep CI inside its time budget (every notebook already runs on both ends, and in the browser).
+# Each other tested Python runs the unit tests in its own venv. On the oldest and the newest,
+# their leak check runs every notebook top to bottom (errors only in cells tagged
+# raises-exception, no leak warning); the versions between run the unit tests alone, to keep CI
+# inside its time budget (every notebook already runs on both ends, on the recorded one under
+# strict nbval, and in the browser).
 # The browser test drives `make lab`, the set-up and bench tests check the repository's files
 # and tools rather than the package, and the panels' every-knob test draws pictures (nothing in
 # it depends on the Python version; each panel's own test checks its numbers everywhere): they
@@ -108,8 +113,9 @@ OTHER_VERSIONS_SKIP = --ignore=tests/test_jupyterlab.py --ignore=tests/test_setu
 	--deselect tests/test_panels.py::test_every_knob_changes_the_picture
 test-versions:
 	@$(FIND_PYTHON) --others $(VENV) | { failed=; while read -r version python; do \
-		if [ "$$version" = "$(OLDEST_TESTED)" ]; then leaks=; what="unit tests and every notebook"; \
-		else leaks="on Python $(OLDEST_TESTED) and in $(VENV)"; what="unit tests"; fi; \
+		if [ "$$version" = "$(OLDEST_TESTED)" ] || [ "$$version" = "$(NEWEST_TESTED)" ]; then \
+			leaks=; what="unit tests and every notebook"; \
+		else leaks="on Python $(OLDEST_TESTED) and $(NEWEST_TESTED), and in $(VENV)"; what="unit tests"; fi; \
 		echo "== Python $$version: $$what, in .venv-$$version"; \
 		LEAKS_CHECKED_BY="$$leaks" $(MAKE) --no-print-directory VENV=.venv-$$version PYTHON=$$python unit \
 			UNIT_ARGS="$(OTHER_VERSIONS_SKIP)" </dev/null || failed="$$failed $$version"; \
@@ -122,20 +128,24 @@ notebooks: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
-# uv resolves for Linux, macOS and Windows at once (--universal: markers where they differ)
-# and for the oldest tested Python, so the pins install on every tested version. It keeps
-# the pins already in the .txt files unless they no longer fit; requirements-test.in is
-# constrained by requirements.txt, so the two files agree on every package they share.
+# uv resolves the two dependency groups in pyproject.toml (learner, test) at once into uv.lock,
+# for Linux, macOS and Windows and every Python from the oldest tested one up, forking a
+# package by Python version where no one release has wheels for all of them; it keeps the
+# versions already in uv.lock unless they no longer fit. The two requirements files are
+# written from uv.lock, and tools/lock_wheels.py then checks from uv.lock's file lists that
+# every pin has a wheel for each tested Python on each platform (no source build for anyone).
 LOCK_ARGS ?=
-LOCKER := uv==0.13.9
-LOCK := .lock-venv/bin/uv pip compile --quiet --universal --python-version $(OLDEST_TESTED) \
-	--custom-compile-command "make lock" $(LOCK_ARGS)
+LOCKER := uv==0.13.9 packaging==26.4
+UV := .lock-venv/bin/uv
+EXPORT := $(UV) export --quiet --frozen --format requirements-txt --no-hashes --no-emit-project
 
-lock: .lock-venv/bin/uv
-	$(LOCK) requirements.in -o requirements.txt
-	$(LOCK) requirements-test.in -o requirements-test.txt
+lock: $(UV)
+	$(UV) lock --quiet --python-preference only-system $(LOCK_ARGS)
+	$(EXPORT) --only-group learner -o requirements.txt
+	$(EXPORT) --only-group test -o requirements-test.txt
+	.lock-venv/bin/python tools/lock_wheels.py
 
-.lock-venv/bin/uv:
+$(UV):
 	rm -rf .lock-venv && $(PYTHON3) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet $(LOCKER)
 

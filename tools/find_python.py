@@ -3,13 +3,15 @@
     python3 tools/find_python.py [PYTHON]              the interpreter .venv is built with
     python3 tools/find_python.py --venv DIR [PYTHON]   the same, and (re)make DIR with it
     python3 tools/find_python.py --others DIR          the tested versions DIR is not built with
+    python3 tools/find_python.py --recorded            the Python the stored outputs come from
 
-Interpreters are looked for on PATH (python3.13, python3.12, python3.11, python3) and in
-pyenv's versions ($(pyenv root)/versions/*/bin/python3.X), and each is run once: a name
-that is found but does not run (a pyenv shim for a version that is not selected) is passed
-over. Without PYTHON the newest tested version found is chosen; PYTHON (a name or a path)
-picks another. Older than 3.11 is refused; newer than the tested versions goes ahead with
-a note. Notes go to stderr, one line each; the answer goes to stdout.
+Interpreters are looked for on PATH (python3.15 ... python3.11, python3) and in pyenv's
+versions ($(pyenv root)/versions/*/bin/python3.X), and each is run once: a name that is found
+but does not run (a pyenv shim for a version that is not selected) is passed over. Without
+PYTHON the recorded version (3.14) is chosen when found, else the newest tested one found;
+PYTHON (a name or a path) picks another. Older than 3.11 is refused; newer than the tested
+versions goes ahead with a note. Notes and refusals go to stderr, one line each; the answer
+goes to stdout.
 
 Runs on any Python 3 (it is what starts `make`), so it uses nothing newer than 3.6.
 """
@@ -20,7 +22,8 @@ import shutil
 import subprocess
 import sys
 
-TESTED = ("3.11", "3.12", "3.13")  # the README says the same; stored outputs come from the last
+TESTED = ("3.11", "3.12", "3.13", "3.14", "3.15")  # the README says the same
+RECORDED = "3.14"  # the stored outputs' Python: the one most learners have, and .venv's first choice
 OLDEST = TESTED[0]
 PROBE = "import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.executable)"
 
@@ -60,7 +63,7 @@ def pyenv_root():
 
 
 def candidates():
-    """Commands to try, PATH first: python3.13 ... python3, then pyenv's versions."""
+    """Commands to try, PATH first: python3.15 ... python3, then pyenv's versions."""
     names = ["python" + version for version in reversed(TESTED)] + ["python3"]
     found = [shutil.which(name) for name in names]
     root = pyenv_root()
@@ -101,17 +104,17 @@ def choose(requested):
         version, executable = answer
     else:
         found = interpreters()
-        executable = newest_of(found, TESTED)
+        executable = newest_of(found, [RECORDED]) or newest_of(found, TESTED)
         if executable is None:  # none of the tested versions: the newest that is new enough
             newer = [(as_tuple(v), exe) for exe, v in found.items() if as_tuple(v) >= as_tuple(OLDEST)]
             if not newer:
                 sys.exit("no Python %s or newer found (looked on PATH and in pyenv's versions); "
-                         "install Python %s, or set PYTHON=/path/to/python3" % (OLDEST, TESTED[-1]))
+                         "install Python %s, or set PYTHON=/path/to/python3" % (OLDEST, RECORDED))
             executable = max(newer)[1]
         version = found[executable]
     if as_tuple(version) < as_tuple(OLDEST):
         sys.exit("Python %s at %s is too old: the course needs %s or newer; install Python %s, "
-                 "or set PYTHON=/path/to/python%s" % (version, executable, OLDEST, TESTED[-1], TESTED[-1]))
+                 "or set PYTHON=/path/to/python%s" % (version, executable, OLDEST, RECORDED, RECORDED))
     if fallback:
         note("PYTHON=%s does not run from PATH; using %s" % (requested, executable))
     if short(version) not in TESTED and as_tuple(version) > as_tuple(TESTED[-1]):
@@ -161,6 +164,16 @@ def others(venv):
             print(version, executable)
 
 
+def recorded():
+    """Print the recorded Python's executable, or exit with one line: strict nbval needs it."""
+    executable = newest_of(interpreters(), [RECORDED])
+    if executable is None:
+        sys.exit("Python %s, which the stored outputs were recorded on, was not found on PATH or in "
+                 "pyenv's versions: strict nbval cannot compare them; install Python %s or put it on PATH"
+                 % (RECORDED, RECORDED))
+    print(executable)
+
+
 def note(text):
     sys.stderr.write(text + "\n")
 
@@ -168,12 +181,14 @@ def note(text):
 def main(args):
     if args[:1] == ["--others"] and len(args) == 2:
         others(args[1])
+    elif args == ["--recorded"]:
+        recorded()
     elif args[:1] == ["--venv"] and len(args) in (2, 3):
         make_venv(args[1], choose(args[2] if len(args) == 3 else ""))
     elif len(args) <= 1 and not (args and args[0].startswith("-")):
         print(choose(args[0] if args else ""))
     else:
-        sys.exit(__doc__.strip().splitlines()[0] + "\nusage:\n" + "\n".join(__doc__.splitlines()[2:5]))
+        sys.exit(__doc__.strip().splitlines()[0] + "\nusage:\n" + "\n".join(__doc__.splitlines()[2:6]))
 
 
 if __name__ == "__main__":
