@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 import execute_notebooks  # tools/, on the path through tests/conftest.py
+import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -50,6 +51,7 @@ def test_there_are_lessons():
 def test_hygiene(path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["metadata"]["language_info"]["version"] == find_python.RECORDED, "record on the recording Python"
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "re-execute top to bottom"
     for cell in code:

@@ -3,7 +3,8 @@
     python tools/execute_notebooks.py notebooks/*.ipynb
 
 Cells tagged ``raises-exception`` may fail; any other error stops with the cell shown.
-No timing metadata is written, so re-running changes only what the code prints.
+No timing metadata is written, and the kernel's version is written as major.minor, so
+re-running changes only what the code prints.
 ``run`` is the one executor: the bench and the notebook tests call it too.
 """
 
@@ -38,6 +39,11 @@ def execute(path: Path) -> float:
     seconds = run(nb, path.parent)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
+    # The kernel writes its full version (3.14.10); the notebook says which Python it was
+    # recorded on, not which patch release of it, so a patch upgrade changes nothing stored.
+    info = nb.metadata.get("language_info", {})
+    if "version" in info:
+        info["version"] = ".".join(info["version"].split(".")[:2])
     nbformat.write(nb, path)
     return seconds
 
