@@ -50,10 +50,20 @@ def lessons() -> list[tuple[Path, str, str]]:
 
 
 def map_table(course: list[tuple[Path, str, str]], link_prefix: str) -> str:
-    rows = ["| # | Lesson | The situation it solves |", "|---|---|---|"]
-    for path, title, summary in course:
-        rows.append(f"| {path.name[:2]} | [{title}]({link_prefix}{path.name}) | {summary} |")
-    return "\n".join(rows)
+    """The lessons as a table; those after the capstone, which ends the main path, in a second one."""
+    def table(part):
+        rows = ["| # | Lesson | The situation it solves |", "|---|---|---|"]
+        for path, title, summary in part:
+            rows.append(f"| {path.name[:2]} | [{title}]({link_prefix}{path.name}) | {summary} |")
+        return "\n".join(rows)
+
+    end = next((i for i, (path, _, _) in enumerate(course) if "capstone" in path.name), len(course) - 1)
+    text = table(course[:end + 1])
+    if course[end + 1:]:
+        text += ("\n\n**Going further.** The capstone ends the main path. These lessons are for the code you "
+                 "write after it: how to test it, and how to find out what it is waiting on when it hangs.\n\n"
+                 + table(course[end + 1:]))
+    return text
 
 
 def nav_text(course: list[tuple[Path, str, str]], index: int) -> str:
