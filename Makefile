@@ -1,4 +1,5 @@
-# make lab   - set up .venv and open JupyterLab on the start-here notebook (PORT=8888, LAB_ROOT=., LAB_ARGS=...)
+# make lab   - set up .venv and open JupyterLab on the start-here notebook, in your own copies of the
+#              lessons (my-notebooks/; PORT=8888, LAB_ROOT=., LAB_ARGS=...)
 # make venv  - set up .venv with what the lessons use (requirements.txt and the package), and stop
 # make test  - add the test tools to .venv, run the unit tests and every notebook under strict nbval,
 #              then `make test-versions`
@@ -67,9 +68,14 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 LAB_ROOT ?= .
 
+# The learner works in copies (my-notebooks/, ignored by git), brought up to date from notebooks/
+# at each start, so running a lesson never changes the clone and `git pull` always works.
+MY_NOTEBOOKS := my-notebooks
+
 lab: $(STAMP)
+	@$(BIN)/python tools/my_notebooks.py notebooks $(LAB_ROOT)/$(MY_NOTEBOOKS)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_ROOT) --ServerApp.port=$(PORT) $(ALLOW_ROOT) \
-		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb $(LAB_ARGS)
+		--LabApp.default_url=/lab/tree/$(MY_NOTEBOOKS)/00_start_here.ipynb $(LAB_ARGS)
 
 # Strict nbval runs every notebook on the recorded Python, and a leak warning there is an output
 # it rejects; so on that Python the unit tests leave their leak check (every notebook run once

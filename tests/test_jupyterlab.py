@@ -10,8 +10,8 @@ moving its first knob as a person does must redraw its picture. JupyterLab must 
 clean: no prompt about Jupyter news, no update check. A failure saves a screenshot of the
 page and names it in its message.
 
-The lessons are copied to a temporary folder first, so the committed notebooks are
-never touched. Needs Debian's `chromium` (`.ci/run` installs it); without it the test
+`make lab` serves a temporary folder, into which it copies the lessons as it copies them for a
+learner (my-notebooks/), so the committed notebooks are never touched. Needs Debian's `chromium` (`.ci/run` installs it); without it the test
 is skipped, unless REQUIRE_BROWSER=1 says the run must include it.
 """
 
@@ -34,6 +34,8 @@ from types import SimpleNamespace
 import pytest
 from asyncio_patterns.demos.panels import PANELS
 from test_notebooks import LEAK_WARNINGS  # the same list the kernel-only leak check uses
+
+import find_python  # tools/, on the path through tests/conftest.py
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -62,22 +64,24 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """`make lab` serving a copy of the course; yields (URL it printed, folder it serves)."""
+    """`make lab` serving a copy of the course; yields (URL it printed, folder of the copies it opens)."""
     folder = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "notebooks", folder / "notebooks")
     token = secrets.token_hex(8)
+    # The interpreter .venv was built with, so that `make lab` does not rebuild it for another.
+    python = find_python.built_with(str(ROOT / ".venv"))
     # A workspace folder of its own: no tabs restored from an earlier visit.
     args = (f"--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token} "
             f"--LabApp.workspaces_dir={folder / 'workspaces'}")
     server = subprocess.Popen(
-        ["make", "-s", "-C", str(ROOT), "lab", f"PORT={free_port()}", f"LAB_ROOT={folder}", f"LAB_ARGS={args}"],
+        ["make", "-s", "-C", str(ROOT), "lab", f"PORT={free_port()}", f"LAB_ROOT={folder}", f"LAB_ARGS={args}",
+         f"PYTHON={python}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     printed: list[str] = []
     urls: list[str] = []
     found = threading.Event()
     # A token given on the command line is printed masked, as "?token=...".
-    start_here = re.compile(r"http://127\.0\.0\.1:\d+/lab/tree/notebooks/00_start_here\.ipynb\?token=")
+    start_here = re.compile(r"http://127\.0\.0\.1:\d+/lab/tree/my-notebooks/00_start_here\.ipynb\?token=")
 
     def read() -> None:  # keeps the pipe drained for the server's whole life
         for line in server.stdout:
@@ -89,7 +93,8 @@ def lab(tmp_path_factory):
     threading.Thread(target=read, daemon=True).start()
     try:
         assert found.wait(90), "make lab printed no URL for the start-here notebook:\n" + "".join(printed)
-        yield urls[0], folder
+        assert sorted(p.name for p in (folder / "my-notebooks").glob("*.ipynb")) == LESSONS, "make lab copies every lesson"
+        yield urls[0], folder / "my-notebooks"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -347,6 +352,10 @@ def check_panels(page, saved: dict, name: str) -> int:
         show(errors.first)
         raise AssertionError(f"{errors.count()} 'Error displaying widget' in the notebook")
     for box in boxes.all():
+        # The static first picture, the output just above the panel, is hidden while it is live.
+        above = box.locator("xpath=ancestor::div[contains(@class, 'jp-OutputArea-child')][1]"
+                            "/preceding-sibling::div[contains(@class, 'jp-OutputArea-child')][1]")
+        assert above.count() == 1 and not above.is_visible(), f"{name}: a live panel's static picture is still shown"
         turn_first_knob(page, box)
     return shown
 
@@ -374,7 +383,7 @@ def test_make_lab_prints_a_url_that_opens_the_start_here_notebook(jupyterlab):
 def test_run_all_cells_in_jupyterlab(jupyterlab, name, tmp_path):
     """Run > Run All Cells, save, and the saved copy is checked; then every live panel's first
     knob is turned. The notebook is closed and its kernel shut down before the next one."""
-    page, copy = jupyterlab.page, jupyterlab.folder / "notebooks" / name
+    page, copy = jupyterlab.page, jupyterlab.folder / name
     stored = json.loads(copy.read_text())  # as copied at the start, before this run saves over it
     shot = tmp_path / f"{name.split('_')[0]}.png"
     started = time.monotonic()
@@ -394,6 +403,22 @@ def test_run_all_cells_in_jupyterlab(jupyterlab, name, tmp_path):
                 close_and_shut_down(page, name)
     print(f"{name}: opened in {opened - started:.1f} s, Run All {ran - opened:.1f} s, "
           f"{panels} panels turned, {time.monotonic() - started:.1f} s in all")
+
+
+def test_the_course_map_link_lands_on_the_map_at_the_first_click(jupyterlab, tmp_path):
+    """A lesson's footer links to the map in lesson 00; JupyterLab draws a long notebook lazily,
+    so the map must be where the first click can scroll to it."""
+    page, lesson = jupyterlab.page, LESSONS[1]
+    with screenshot_on_failure(page, tmp_path / "course-map.png"):
+        open_only(page, lesson)
+        link = page.locator(f"{NOTEBOOK} a", has_text=re.compile("^Course map$")).last
+        link.scroll_into_view_if_needed()
+        link.click()
+        notebook_heading(page, LESSONS[0])
+        playwright.expect(page.locator(f"{NOTEBOOK} h2", has_text=re.compile("^Course map"))).to_be_in_viewport(
+            timeout=15_000)
+    for name in (LESSONS[0], lesson):
+        close_and_shut_down(page, name)
 
 
 def test_jupyterlab_opens_with_no_news_prompt_and_no_update_check(jupyterlab):

@@ -11,9 +11,10 @@ its choices:
 - a list of numbers (``[0.01, 0.1, 1.0]``): a slider over those values;
 - a list of anything else (``["none", "full", "equal"]``): a menu.
 
-Displaying a panel shows its picture twice over: a static one, which is what a
-reader sees where widgets do not run (a saved notebook, GitHub), and below it the live
-panel, whose picture is an ``ipywidgets.Image`` redrawn from PNG bytes at each change.
+Displaying a panel stores its picture twice over: a static one, which is what a reader sees
+where widgets do not run (a saved notebook, GitHub), and below it the live panel, whose
+picture is an ``ipywidgets.Image`` redrawn from PNG bytes at each change. Once the live panel
+is on screen it hides the static picture above it, so a room never watches the stale one.
 ``panel.set(tasks=10)`` turns a knob from code, as a slider would, and ``panel.redraw_seconds``
 says how long the last redraw took (demo and drawing both).
 """
@@ -37,6 +38,10 @@ __all__ = ["Panel", "panel_figure", "png"]
 
 DPI = 80  # a projector's picture; it keeps a redraw well inside a fifth of a second
 PAD = 0.1  # inches of margin round what is drawn
+# In JupyterLab each output of a cell is a .jp-OutputArea-child: this hides the one just above
+# a live panel (its static first picture) while the panel is rendered, and only then.
+HIDE_STATIC_PICTURE = ("<style>.jp-OutputArea-child:has(+ .jp-OutputArea-child .asyncio-patterns-panel)"
+                       " { display: none; }</style>")
 
 
 def png(fig: Figure) -> bytes:
@@ -188,7 +193,8 @@ class Panel:
 
         for knob in knobs.values():
             knob.observe(changed, names="value")
-        box = widgets.VBox([widgets.HBox(list(knobs.values())), image, status])
+        box = widgets.VBox([widgets.HBox(list(knobs.values())), image, status,
+                            widgets.HTML(HIDE_STATIC_PICTURE)])
         box.add_class("asyncio-patterns-panel")
         self._widgets = {"box": box, "image": image}
         return box
