@@ -52,7 +52,9 @@ def test_a_widget_redraws_when_its_knob_moves():
     box = panel.widget()
     toggle, image, status = box.children[0].children[0], box.children[1], box.children[2]
     assert image.value == panel.picture
+    assert (toggle.button_style, toggle.icon) == ("", ""), "off looks like a plain button"
     toggle.value = True
+    assert (toggle.button_style, toggle.icon) == ("success", "check"), "on is plain to see on a projector"
     assert panel.values == {"flat": True}
     assert image.value == panel.picture != png(bars())
     assert status.value.startswith("Redrawn in ")

@@ -105,7 +105,15 @@ def _knob(name: str, choices: Any, start: Any):
         return widgets.IntSlider(value=start, min=choices.start, max=choices[-1], step=choices.step,
                                  description=name, continuous_update=False, style=style)
     if list(choices) == [False, True]:
-        return widgets.ToggleButton(value=start, description=name)
+        # JupyterLab draws a pressed toggle in a grey a projector washes out: on is green, ticked.
+        toggle = widgets.ToggleButton(value=start, description=name)
+
+        def mark(_change=None) -> None:
+            toggle.button_style, toggle.icon = ("success", "check") if toggle.value else ("", "")
+
+        toggle.observe(mark, names="value")
+        mark()
+        return toggle
     if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices):
         return widgets.SelectionSlider(options=list(choices), value=start, description=name,
                                        continuous_update=False, style=style)
