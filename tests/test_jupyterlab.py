@@ -194,10 +194,13 @@ def close_and_shut_down(page, name: str) -> None:
     menu(page, "File", re.compile(r"^Close and Shut Down Notebook"))
     page.locator(".jp-Dialog .jp-mod-accept").click()
     notebook_tab(page, name).wait_for(state="detached", timeout=30_000)
-    kernels_url = page.url.split("/lab")[0] + "/api/kernels"  # the page's login cookie lets it in
+    api = page.url.split("/lab")[0] + "/api"  # the page's login cookie lets it in
     for _ in range(100):  # the shutdown request has been answered; a few polls at most
-        kernels = page.request.get(kernels_url).json()
-        if not kernels:
+        kernels = page.request.get(f"{api}/kernels").json()
+        sessions = page.request.get(f"{api}/sessions").json()
+        # The notebook's kernel is gone, and every kernel left belongs to a notebook still open.
+        if (not any(s["path"].endswith(f"/{name}") or s["path"] == name for s in sessions)
+                and {k["id"] for k in kernels} <= {s["kernel"]["id"] for s in sessions}):
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"kernels still running after closing {name}: {kernels}")
@@ -417,7 +420,7 @@ def test_the_course_map_link_lands_on_the_map_at_the_first_click(jupyterlab, tmp
         notebook_heading(page, LESSONS[0])
         playwright.expect(page.locator(f"{NOTEBOOK} h2", has_text=re.compile("^Course map"))).to_be_in_viewport(
             timeout=15_000)
-    for name in (LESSONS[0], lesson):
+    for name in (lesson, LESSONS[0]):
         close_and_shut_down(page, name)
 
 
