@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import pickle
 import warnings
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -33,7 +35,7 @@ async def fail(breaker, times):
 
 def test_opens_after_threshold_failures_in_a_row_and_rejects_without_calling():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=3, reset_timeout=10)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=3, reset_timeout=10)
         await fail(breaker, 2)
         assert breaker.state == "closed" and breaker.consecutive_failures == 2
         await fail(breaker, 1)
@@ -53,7 +55,7 @@ def test_opens_after_threshold_failures_in_a_row_and_rejects_without_calling():
 
 def test_a_success_resets_the_count_of_failures_in_a_row():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=3)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=3)
         for _ in range(5):
             await fail(breaker, 2)
             assert await breaker.call(ok) == "ok"
@@ -66,7 +68,7 @@ def test_half_open_exactly_after_reset_timeout_on_the_loop_clock():
     async def main():
         loop = asyncio.get_running_loop()
         changes = []
-        breaker = CircuitBreaker(failure_threshold=1, reset_timeout=2.5,
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, reset_timeout=2.5,
                                  on_change=lambda old, new: changes.append((loop.time(), old, new)))
         await asyncio.sleep(1.0)
         await fail(breaker, 1)  # opens at t=1.0
@@ -84,7 +86,7 @@ def test_half_open_exactly_after_reset_timeout_on_the_loop_clock():
 def test_a_failed_trial_reopens_for_a_full_reset_timeout():
     async def main():
         loop = asyncio.get_running_loop()
-        breaker = CircuitBreaker(failure_threshold=1, reset_timeout=1.0)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, reset_timeout=1.0)
         await fail(breaker, 1)
         await asyncio.sleep(1.0)
         await fail(breaker, 1)  # the trial fails at t=1.0
@@ -102,7 +104,7 @@ def test_a_failed_trial_reopens_for_a_full_reset_timeout():
 
 def test_half_open_lets_only_the_trial_calls_through_concurrently():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=1, reset_timeout=1.0, half_open_calls=2)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, reset_timeout=1.0, half_open_calls=2)
         await fail(breaker, 1)
         await asyncio.sleep(1.0)
         calls = []
@@ -120,7 +122,7 @@ def test_half_open_lets_only_the_trial_calls_through_concurrently():
 
 def test_half_open_closes_only_when_every_trial_succeeded():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=1, reset_timeout=1.0, half_open_calls=3)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, reset_timeout=1.0, half_open_calls=3)
         await fail(breaker, 1)
         await asyncio.sleep(1.0)
         for _ in range(2):
@@ -132,6 +134,69 @@ def test_half_open_closes_only_when_every_trial_succeeded():
         return breaker.state
 
     assert run_virtual(main()) == "closed"
+
+
+def test_the_failures_must_be_named():
+    with pytest.raises(TypeError, match="failures"):
+        CircuitBreaker(failure_threshold=3)  # no default: a KeyError must not open it
+    with pytest.raises(TypeError, match="failures"):
+        FailureRateBreaker(failure_rate=0.5)
+
+
+def test_a_rejection_while_half_open_says_how_many_trials_are_still_in_flight():
+    async def main():
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, reset_timeout=1.0, half_open_calls=3)
+        await fail(breaker, 1)
+        await asyncio.sleep(1.0)
+        trials = [asyncio.create_task(breaker.call(ok, "trial", delay)) for delay in (0.1, 0.2, 0.3)]
+        said = []
+        for _ in range(3):
+            await asyncio.sleep(0.05 if not said else 0.1)  # at 0.05, 0.15, 0.25 s: 0, 1, 2 trials have succeeded
+            with pytest.raises(CircuitOpen) as rejected:
+                await breaker.call(ok)
+            said.append((rejected.value.in_flight, str(rejected.value)))
+        await asyncio.gather(*trials)
+        return said, breaker.state
+
+    said, state = run_virtual(main())
+    assert said == [(3, "circuit 'breaker' is half-open: call rejected, 3 trial calls still in flight"),
+                    (2, "circuit 'breaker' is half-open: call rejected, 2 trial calls still in flight"),
+                    (1, "circuit 'breaker' is half-open: call rejected, 1 trial call still in flight")]
+    assert state == "closed"
+
+
+def test_circuit_open_survives_pickling():
+    for error in [CircuitOpen("db", 2.5), CircuitOpen("db", None, 2), CircuitOpen("db", None)]:
+        error.add_note("seen by worker 3")
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is CircuitOpen and str(copy) == str(error)
+        assert (copy.name, copy.retry_after, copy.in_flight, copy.__notes__) == (
+            error.name, error.retry_after, error.in_flight, error.__notes__)
+
+
+@pytest.mark.parametrize("change", ["open", "half-open", "closed"])
+def test_an_on_change_that_raises_goes_to_the_loop_and_leaves_the_call_alone(change):
+    async def main():
+        loop = asyncio.get_running_loop()
+        reported = []
+        loop.set_exception_handler(lambda loop, context: reported.append(context))
+
+        def on_change(old, new):
+            if new == change:
+                raise RuntimeError(f"logging failed on {new}")
+
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, reset_timeout=1.0, on_change=on_change)
+        with pytest.raises(Down):  # the dependency's error, not the hook's
+            await breaker.call(down)
+        await asyncio.sleep(1.0)
+        result = await breaker.call(ok, "trial")  # open -> half-open -> closed, the result intact
+        stats = breaker.stats
+        return result, breaker.state, reported, (stats.calls, stats.failed, stats.succeeded, stats.ignored)
+
+    result, state, reported, counts = run_virtual(main())
+    assert (result, state, counts) == ("trial", "closed", (2, 1, 1, 0))
+    assert [str(context["exception"]) for context in reported] == [f"logging failed on {change}"]
+    assert "on_change" in reported[0]["message"]
 
 
 def test_only_the_named_failures_count():
@@ -167,7 +232,7 @@ def test_a_cancelled_or_ignored_trial_gives_its_place_to_the_next_caller():
 
 def test_a_late_outcome_from_before_the_trip_changes_nothing():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=2, reset_timeout=1.0)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=2, reset_timeout=1.0)
         slow_ok = asyncio.create_task(breaker.call(ok, "late", 0.5))
         slow_fail = asyncio.create_task(breaker.call(down, 0.9))
         await fail(breaker, 2)  # opens at t=0
@@ -182,7 +247,7 @@ def test_a_late_outcome_from_before_the_trip_changes_nothing():
 
 
 def test_decorator_keeps_the_name_and_goes_through_the_breaker():
-    breaker = CircuitBreaker(failure_threshold=1)
+    breaker = CircuitBreaker(failures=Down, failure_threshold=1)
 
     @breaker
     async def fetch(x):
@@ -201,7 +266,7 @@ def test_decorator_keeps_the_name_and_goes_through_the_breaker():
 
 def test_a_rejected_call_leaves_no_coroutine_behind():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=1)
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1)
         await fail(breaker, 1)
         for _ in range(3):
             with pytest.raises(CircuitOpen):
@@ -225,13 +290,13 @@ def test_rate_breaker_trips_on_a_steady_rate_that_a_count_breaker_ignores():
                 return i + 1
         return None
 
-    assert run_virtual(main(CircuitBreaker(failure_threshold=5))) is None
-    assert run_virtual(main(FailureRateBreaker(failure_rate=0.25, window=20, min_calls=10))) == 10
+    assert run_virtual(main(CircuitBreaker(failures=Down, failure_threshold=5))) is None
+    assert run_virtual(main(FailureRateBreaker(failures=Down, failure_rate=0.25, window=20, min_calls=10))) == 10
 
 
 def test_rate_breaker_waits_for_min_calls_and_uses_a_sliding_window():
     async def main():
-        breaker = FailureRateBreaker(failure_rate=0.5, window=4, min_calls=3)
+        breaker = FailureRateBreaker(failures=Down, failure_rate=0.5, window=4, min_calls=3)
         await fail(breaker, 1)
         await breaker.call(ok)
         assert breaker.state == "closed"  # 1 of 2: too few calls to judge
@@ -248,7 +313,7 @@ def test_rate_breaker_waits_for_min_calls_and_uses_a_sliding_window():
 
 def test_rate_breaker_forgets_the_window_when_it_closes():
     async def main():
-        breaker = FailureRateBreaker(failure_rate=0.5, window=10, min_calls=2, reset_timeout=1.0)
+        breaker = FailureRateBreaker(failures=Down, failure_rate=0.5, window=10, min_calls=2, reset_timeout=1.0)
         await fail(breaker, 2)
         await asyncio.sleep(1.0)
         await breaker.call(ok)
@@ -263,10 +328,12 @@ def test_rate_breaker_forgets_the_window_when_it_closes():
     ({"half_open_calls": 1.5}, "half_open_calls must be a whole number >= 1, got 1.5"),
     ({"failures": KeyboardInterrupt}, "failures must be an Exception subclass or a tuple of them"),
     ({"failures": ()}, "failures must be an Exception subclass or a tuple of them"),
+    ({"failures": Exception}, "failures=Exception would count a bug in your own code"),
+    ({"failures": (ConnectionError, Exception)}, "failures=Exception would count a bug in your own code"),
 ])
 def test_bad_arguments_say_what_to_change(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        CircuitBreaker(**kwargs)
+        CircuitBreaker(**{"failures": Down, **kwargs})
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -276,13 +343,148 @@ def test_bad_arguments_say_what_to_change(kwargs, message):
 ])
 def test_rate_breaker_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        FailureRateBreaker(**kwargs)
+        FailureRateBreaker(**{"failures": Down, **kwargs})
 
 
 def test_repr_shows_state_and_counters():
     async def main():
-        breaker = CircuitBreaker(failure_threshold=1, name="lab")
+        breaker = CircuitBreaker(failures=Down, failure_threshold=1, name="lab")
         await fail(breaker, 1)
         return repr(breaker)
 
     assert run_virtual(main()) == "<CircuitBreaker 'lab' open: 0 ok, 1 failed, 0 rejected, opened 1x>"
+
+
+# -- a cancel or an error at every await ---------------------------------------------------------
+
+
+class Bug(KeyError):
+    """An error of the caller's own code: not counted."""
+
+
+@dataclass
+class Faults:
+    """The suspension points of a scenario, numbered in the order they are reached: every
+    await of the dependency, inside ``breaker.call``. At number ``at``, a cancel lands on the
+    calling task (``fault=None``) or the dependency raises ``fault()``."""
+
+    at: int = -1
+    fault: type[BaseException] | None = None
+    reached: int = 0
+    running: set = field(default_factory=set)  # the dependency's calls in progress
+
+    async def pause(self, delay: float) -> None:
+        n, self.reached = self.reached, self.reached + 1
+        if n == self.at:
+            if self.fault is None:
+                asyncio.current_task().cancel()  # lands on the sleep below
+            else:
+                raise self.fault("injected")
+        await asyncio.sleep(delay)
+
+    async def service(self, outcome: str, work: float) -> str:
+        token = object()
+        self.running.add(token)
+        try:
+            await self.pause(work / 2)  # connect
+            await self.pause(work / 2)  # read the answer
+        finally:
+            self.running.discard(token)
+        if outcome == "down":
+            raise Down("503")
+        return outcome
+
+
+# (start, outcome, work) per caller: two outages, a slow call that fails after the breaker
+# opened, two trials at once with a third caller rejected, a failed trial and a good one.
+PLANS = {
+    "a": [(0.0, "ok", 0.1), (0.2, "down", 0.1), (0.4, "down", 0.1), (1.6, "ok", 0.2), (3.0, "ok", 0.1),
+          (4.6, "ok", 0.1), (5.0, "ok", 0.05)],
+    "b": [(0.1, "down", 1.0), (1.55, "ok", 0.2), (3.4, "down", 0.1), (4.6, "ok", 0.1)],
+    "c": [(1.65, "ok", 0.1), (1.77, "ok", 0.1), (2.0, "down", 0.1), (2.2, "down", 0.1), (3.45, "ok", 0.1)],
+}
+
+
+async def scenario(faults: Faults):
+    """Run the plans through one breaker; return it, what each call's caller saw, and the
+    rejections' ``in_flight`` with the trials that were in fact running then."""
+    loop = asyncio.get_running_loop()
+    breaker = CircuitBreaker(failures=Down, failure_threshold=2, reset_timeout=1.0, half_open_calls=2)
+    seen, in_flight = [], []
+
+    async def caller(plan):
+        for start, outcome, work in plan:
+            await asyncio.sleep(max(0.0, start - loop.time()))
+            try:
+                await breaker.call(faults.service, outcome, work)
+                seen.append("succeeded")
+            except Down:
+                seen.append("failed")
+            except Bug:
+                seen.append("ignored")
+            except asyncio.CancelledError:
+                asyncio.current_task().uncancel()  # this call was cancelled; the caller goes on
+                seen.append("ignored")
+            except CircuitOpen as rejected:
+                seen.append("rejected")
+                if rejected.retry_after is None:
+                    in_flight.append((rejected.in_flight, len(faults.running)))
+
+    await asyncio.gather(*(caller(plan) for plan in PLANS.values()))
+    return breaker, seen, in_flight
+
+
+async def recovers(breaker: CircuitBreaker) -> tuple[list[str], str]:
+    """With nothing in flight and the dependency healthy: wait out a reset timeout, then
+    make ``half_open_calls`` calls at once. None may be rejected, and the breaker closes."""
+    await asyncio.sleep(breaker.reset_timeout)
+
+    async def healthy():
+        await asyncio.sleep(0.01)
+        return "ok"
+
+    results = await asyncio.gather(*(breaker.call(healthy) for _ in range(breaker.half_open_calls)),
+                                   return_exceptions=True)
+    return [r if isinstance(r, str) else repr(r) for r in results], breaker.state
+
+
+def test_the_scenario_without_faults():
+    async def main():
+        faults = Faults()
+        breaker, seen, in_flight = await scenario(faults)
+        return faults.reached, breaker.stats, seen.count("rejected"), in_flight, breaker.state
+
+    reached, stats, rejected, in_flight, state = run_virtual(main())
+    assert (stats.opened, stats.rejected, rejected, state) == (3, 3, 3, "closed")
+    assert in_flight == [(2, 2), (1, 1)]  # the two trials at 1.65 s, one of them at 1.77 s
+    assert (stats.calls, stats.succeeded, stats.failed, stats.ignored) == (16, 7, 6, 0)
+    assert reached == 2 * (stats.calls - stats.rejected) == 26
+
+
+FAULTS = {"a cancel": None, "a counted failure": Down, "a bug's error": Bug}
+
+
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
+def test_a_fault_at_every_await_keeps_the_counts_and_frees_the_trial_places(fault):
+    points = run_virtual(_count_points())
+    assert points == 26
+    for at in range(points):
+        async def main():
+            faults = Faults(at=at, fault=fault)
+            breaker, seen, in_flight = await scenario(faults)
+            stats = breaker.stats
+            counted = {key: seen.count(key) for key in ("succeeded", "failed", "ignored", "rejected")}
+            assert counted == {"succeeded": stats.succeeded, "failed": stats.failed, "ignored": stats.ignored,
+                               "rejected": stats.rejected}, f"fault at await {at}"
+            assert stats.calls == sum(counted.values()) == len(seen), f"fault at await {at}"
+            assert all(1 <= said <= running for said, running in in_flight), (at, in_flight)
+            assert faults.running == set()
+            return await recovers(breaker)
+
+        assert run_virtual(main()) == (["ok", "ok"], "closed"), f"fault at await {at}"
+
+
+async def _count_points() -> int:
+    faults = Faults()
+    await scenario(faults)
+    return faults.reached

@@ -70,8 +70,8 @@ def test_outage_plots_draw(runs):
 
 def test_each_kind_trips_where_the_pattern_says():
     def kinds():
-        return {"count": CircuitBreaker(failure_threshold=5, reset_timeout=10),
-                "rate": FailureRateBreaker(failure_rate=0.25, window=40, min_calls=20, reset_timeout=10)}
+        return {"count": CircuitBreaker(failures=ConnectionError, failure_threshold=5, reset_timeout=10),
+                "rate": FailureRateBreaker(failures=ConnectionError, failure_rate=0.25, window=40, min_calls=20, reset_timeout=10)}
     expected = {steady: {"count": None, "rate": 20}, burst: {"count": 55, "rate": None}}
     for pattern, by_kind in expected.items():
         for name, breaker in kinds().items():
@@ -92,5 +92,5 @@ def test_trip_probability_is_exact():
 
 
 def test_trip_share_measures_the_probability():
-    share = trip_share(lambda: CircuitBreaker(failure_threshold=5), 0.3, runs=1000)
+    share = trip_share(lambda: CircuitBreaker(failures=ConnectionError, failure_threshold=5), 0.3, runs=1000)
     assert abs(share - trip_probability(0.3, 5, 100)) < 4 * (0.153 * 0.847 / 1000) ** 0.5

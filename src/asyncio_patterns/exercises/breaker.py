@@ -14,7 +14,12 @@ records every call, and names the first promise broken:
   success closes it, with the old failures forgotten; a failed trial reopens it for a
   full ``reset_timeout``;
 - errors reach the caller unchanged, and an error other than ``ConnectionError`` (a bug
-  in the caller's code) never opens it.
+  in the caller's code) never opens it;
+- it works for a second outage as for the first (the first trial's place is free again);
+- a trial that ends another way (a bug's ``KeyError``, a cancel) decides nothing and gives
+  its place to the next caller, so the breaker cannot stay half-open with no trial running;
+- a call that started before the breaker opened changes nothing when it ends: a late
+  failure does not restart the open period, a late success does not close it.
 
 Each scenario runs under the shared harness, so a hang is a verdict, never a hung kernel.
 """
@@ -22,6 +27,7 @@ Each scenario runs under the shared harness, so a hang is a verdict, never a hun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import inspect
 from collections.abc import Callable, Coroutine
@@ -249,6 +255,85 @@ async def _only_connection_errors(Breaker: type) -> None:
         _expect_through(got, "bug", f"call {n + 1}")
 
 
+async def _reopen_after(breaker: Any, service: _Service) -> float:
+    """Open it (closed now), wait out the reset timeout; return when it opened."""
+    await _open(breaker, service)
+    opened = asyncio.get_running_loop().time()
+    await asyncio.sleep(RESET + 0.01)
+    return opened
+
+
+async def _second_outage(Breaker: type) -> None:
+    breaker, service = await _fresh(Breaker)
+    await _reopen_after(breaker, service)
+    _expect_through(await _call(breaker, service, "ok"), "ok", "the first outage's trial")
+    await _reopen_after(breaker, service)
+    got = await _call(breaker, service, "ok")
+    if got[0] == "rejected":
+        raise _Broken("after the first outage's trial succeeded and closed the breaker, a second outage came, and "
+                      f"its trial, {RESET + 0.01:g} s after it opened, was rejected: the first trial's place was "
+                      "never given back, so the breaker works for one outage only. Free the trial's place however "
+                      "the trial ends: in a `finally`, not only after a failed trial")
+    _expect_through(got, "ok", "the second outage's trial")
+
+
+async def _trial_ends_another_way(Breaker: type) -> None:
+    breaker, service = await _fresh(Breaker)
+    await _reopen_after(breaker, service)
+    _expect_through(await _call(breaker, service, "bug"), "bug", "the trial call, which raised KeyError")
+    made = service.made
+    got = await _call(breaker, service, "ok")
+    if got[0] == "rejected" and service.made == made:
+        raise _Broken("a trial call raised KeyError (a bug in the caller's code: it says nothing about the service) "
+                      "and the next call was rejected: the breaker stays half-open for ever, with no trial running. "
+                      "A trial that ends any other way than success or ConnectionError must give its place to the "
+                      "next caller: free the trial's place in a `finally`")
+    _expect_through(got, "ok", "the call after a trial that raised KeyError (the next trial)")
+    await _reopen_after(breaker, service)
+    trial = asyncio.create_task(_call(breaker, service, "ok", 10 * RESET))
+    await asyncio.sleep(RESET / 10)
+    trial.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await trial
+    made = service.made
+    got = await _call(breaker, service, "ok")
+    if got[0] == "rejected" and service.made == made:
+        raise _Broken("a trial call was cancelled (its caller gave up) and the next call was rejected: the breaker "
+                      "stays half-open for ever, with no trial running. A cancelled trial must give its place to "
+                      "the next caller: free the trial's place in a `finally` (CancelledError is not an Exception, "
+                      "so `except Exception` does not see it)")
+    _expect_through(got, "ok", "the call after a cancelled trial (the next trial)")
+
+
+async def _calls_from_before(Breaker: type) -> None:
+    loop = asyncio.get_running_loop()
+    breaker, service = await _fresh(Breaker)
+    slow_fail = asyncio.create_task(_call(breaker, service, "fail", RESET / 2))
+    slow_ok = asyncio.create_task(_call(breaker, service, "ok", RESET * 0.6))
+    await asyncio.sleep(0)  # both are in flight, started while closed
+    await _open(breaker, service)
+    opened = loop.time()
+    _expect_through(await slow_fail, "fail", "a slow call made while closed, which failed after it opened")
+    _expect_through(await slow_ok, "ok", "a slow call made while closed, which succeeded after it opened")
+    made = service.made
+    got = await _call(breaker, service, "ok")
+    if got[0] != "rejected":
+        _expect_through(got, "ok", "the call after the late success")
+        raise _Broken(f"a call that started while the breaker was closed succeeded {RESET * 0.6 - 3 * WORK:.2f} s "
+                      "after it opened, and the next call went through: the late success closed it, though it "
+                      "says nothing about the service now. Count a call's outcome only if the state has not "
+                      "changed since the call started (note a counter of changes when it starts)")
+    _expect_rejected(got, service, made, "")
+    await asyncio.sleep(opened + RESET + 1e-6 - loop.time())
+    got = await _call(breaker, service, "ok")
+    if got[0] == "rejected":
+        raise _Broken(f"a call that started while the breaker was closed failed {RESET / 2 - 3 * WORK:.2f} s after it "
+                      f"opened, and restarted the open period: the trial reset_timeout ({RESET:g} s) after the "
+                      "opening was rejected. That failure is old news. Count a call's outcome only if the state "
+                      "has not changed since the call started (note a counter of changes when it starts)")
+    _expect_through(got, "ok", "the trial, reset_timeout after it opened")
+
+
 SCENARIOS: list[tuple[Callable[[type], Coroutine[Any, Any, None]], str]] = [
     (_counts_in_a_row, "3 failures in a row"),
     (_rejects_without_calling, "open"),
@@ -256,6 +341,9 @@ SCENARIOS: list[tuple[Callable[[type], Coroutine[Any, Any, None]], str]] = [
     (_half_open, "half-open"),
     (_failed_trial, "a failed trial"),
     (_only_connection_errors, "other errors"),
+    (_second_outage, "a second outage"),
+    (_trial_ends_another_way, "a trial that ends another way"),
+    (_calls_from_before, "calls made before it opened"),
 ]
 
 
@@ -295,5 +383,7 @@ def check_breaker(Breaker: object, *, real_limit: float = REAL_LIMIT) -> Verdict
             return Verdict(False, f"{outcome.value} (scenario: {name})")
     return Verdict(True, "opens after 3 failures in a row and not before; rejects with CircuitOpen without calling "
                          "the function; lets one trial through exactly after reset_timeout on the loop's clock, "
-                         "and only one of several at once; closes on its success, reopens on its failure; "
-                         "errors reach the caller unchanged, and a bug's KeyError never opens it.")
+                         "and only one of several at once; closes on its success, reopens on its failure, and a "
+                         "trial that raised a bug's KeyError or was cancelled gives its place back, outage after "
+                         "outage; a call from before it opened changes nothing; errors reach the caller unchanged, "
+                         "and a bug's KeyError never opens it.")

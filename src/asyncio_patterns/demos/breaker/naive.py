@@ -160,7 +160,8 @@ def clock_demo(reset_timeout: float = 1.0, set_back: float = 3600.0) -> ClockDem
         warnings.simplefilter("ignore", RuntimeWarning)  # its dropped coroutines: the first demo's subject
         naive = run_virtual(_open_wait_call(NaiveBreaker(max_failures=1, reset_timeout=reset_timeout),
                                             2 * reset_timeout))
-        correct = run_virtual(_open_wait_call(CircuitBreaker(failure_threshold=1, reset_timeout=reset_timeout),
+        correct = run_virtual(_open_wait_call(CircuitBreaker(failures=Down, failure_threshold=1,
+                                                             reset_timeout=reset_timeout),
                                               2 * reset_timeout))
         set_back_outcome = run_real(_with_clock_set_back(reset_timeout / 20, set_back))
         gc.collect()

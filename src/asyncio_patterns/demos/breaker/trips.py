@@ -1,6 +1,7 @@
 """When does each kind of breaker trip? The same calls through both, in virtual time.
 
-A *pattern* says which calls fail: ``pattern(i)`` is True if call ``i`` fails. :func:`trip_run`
+A *pattern* says which calls fail: ``pattern(i)`` is True if call ``i`` fails, with a
+``ConnectionError`` (so a breaker made with ``failures=ConnectionError`` counts it). :func:`trip_run`
 makes ``calls`` calls, one every ``spacing`` seconds, through a breaker, and records
 each call's outcome and when the breaker changed state. :func:`first_trip` predicts from
 the pattern alone at which call a breaker of each kind opens, and :func:`trips_plot`
@@ -49,8 +50,8 @@ PATTERNS = {"steady 30%: 3 in every 10 fail, never two in a row": steady,
             "a burst: 5 in a row, after 50 successes": burst}
 
 
-class Down(Exception):
-    """The service's failure."""
+class Down(ConnectionError):
+    """The service's failure: a ``ConnectionError``, so ``failures=ConnectionError`` counts it."""
 
 
 @dataclass
