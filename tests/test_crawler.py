@@ -1,4 +1,6 @@
-"""The capstone's crawler: its accounting, its stop, each switch, its config checks."""
+"""The capstone's crawler: its accounting, its three stops, each switch, its config checks."""
+
+import asyncio
 
 import matplotlib
 import pytest
@@ -7,21 +9,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from asyncio_patterns import LabServer, run_real  # noqa: E402
-from asyncio_patterns.demos.crawler import (SCENARIO, SWITCHES, CrawlConfig, breaker_bound, crawl,  # noqa: E402
-                                            crawl_lab, dashboard, row, runs_plot, straggler_cut)
+from asyncio_patterns.demos.crawler import (SCENARIO, SWITCHES, CrawlConfig, crawl, crawl_lab,  # noqa: E402
+                                            dashboard, late_503s, make_handler, row, runs_plot, straggler_cut,
+                                            trial_bound)
 
 FULL = CrawlConfig()
+OUTAGE = SCENARIO["outages"][0]
 
 
 @pytest.fixture(scope="module")
 def runs():
-    """One real crawl with every pattern on, one with each switched off, and two stopped mid-run."""
+    """One real crawl with every pattern on, one with each switched off, and one per kind of stop."""
     async def all_runs():
         found = {"all": await crawl_lab(FULL)}
         for pattern in SWITCHES:
-            found[pattern] = await crawl_lab(FULL.without(pattern), urls=60 if pattern != "graceful stop" else 30)
-        found["stopped"] = await crawl_lab(CrawlConfig(stop_at=0.2))
-        found["stopped abruptly"] = await crawl_lab(CrawlConfig(stop_at=0.2, graceful_stop=False))
+            found[pattern] = await crawl_lab(FULL.without(pattern))
+        for stop in ("drain", "cancel", "abandon"):
+            found[stop] = await crawl_lab(CrawlConfig(stop_at=0.8, stop=stop), urls=90)
         return found
     return run_real(all_runs())
 
@@ -36,41 +40,58 @@ def test_every_url_ends_done_with_every_pattern_on(runs):
     assert str(record) == "60 URLs: 60 done, 0 failed after retries, 0 handed back, 0 lost"
     assert record.server.rate_limited == 0  # no window saw more than the server's limit
     assert record.max_in_flight() <= FULL.workers and record.server.max_in_flight <= FULL.workers
-    assert record.count("503") <= breaker_bound(FULL, SCENARIO["outages"][0])
     assert record.states[0][1] == "open" and record.states[-1][1] == "closed"
+    assert OUTAGE[0] <= record.opened_at() < OUTAGE[1]
 
 
-def test_a_graceful_stop_mid_run_loses_no_url(runs):
-    record = runs["stopped"]
+def test_after_the_breaker_opened_only_its_trials_meet_the_outage(runs):
+    record = runs["all"]
+    opened = record.opened_at()
+    trials = [r for r in record.requests if r.start > opened and r.start < OUTAGE[1]]
+    assert late_503s(record) <= trial_bound(FULL, OUTAGE) == 2
+    assert len(trials) <= trial_bound(FULL, OUTAGE) + 1  # the trial after the outage closes it
+    assert sum(r.outcome == "503" for r in record.requests if r.start <= opened) >= FULL.failure_threshold
+
+
+def test_a_drain_throws_no_answer_away_and_hands_back_the_rest(runs):
+    record = runs["drain"]
     assert record.lost == 0 and record.handed_back and accounted(record)
-    assert record.wall < 0.5
+    assert record.stopped_at >= OUTAGE[1]  # the stop comes after the outage
+    assert record.thrown_away == 0 and record.count("cut") == 0
+    assert not [r for r in record.requests if r.start > record.stopped_at]  # the intake closed at the stop
+    assert record.wall < record.stopped_at + FULL.grace + 0.1
 
 
-def test_without_a_graceful_stop_urls_are_lost(runs):
-    record = runs["stopped abruptly"]
+def test_cancelling_at_once_throws_answers_away_but_loses_no_url(runs):
+    record = runs["cancel"]
+    assert record.lost == 0 and record.handed_back and accounted(record)
+    assert record.thrown_away > 0 and record.count("cut") >= record.thrown_away
+
+
+def test_abandoning_the_workers_loses_urls(runs):
+    record = runs["abandon"]
     assert record.lost > 0 and not record.handed_back and accounted(record)
+    assert record.thrown_away > 0
 
 
 def test_each_switch_turns_its_pattern_off(runs):
     assert runs["rate"].server.rate_limited > 0
     assert not runs["breaker"].states and not runs["breaker"].rejected
-    assert not runs["breaker"].count("503") <= breaker_bound(FULL, SCENARIO["outages"][0])
+    assert late_503s(runs["breaker"]) > trial_bound(FULL, OUTAGE)
     assert not runs["retry"].retries and runs["retry"].failed
     assert runs["timeout"].slowest() > straggler_cut(FULL, 0.41) > runs["all"].slowest()
     assert runs["reuse"].server.connections_opened == runs["reuse"].server.requests
     assert 2 * runs["all"].server.connections_opened < runs["all"].server.requests
-    # Without the graceful stop and with no stop coming, nothing is lost: every URL is done or
-    # failed after its retries (on a slow machine a URL can spend its six tries on timeouts).
-    unstopped = runs["graceful stop"]
-    assert accounted(unstopped) and unstopped.lost == 0 and not unstopped.handed_back
-    assert len(unstopped.done) + len(unstopped.failed) == 30 and unstopped.done
+    for pattern in SWITCHES:
+        assert runs[pattern].thrown_away == 0 and runs[pattern].lost == 0 and accounted(runs[pattern])
 
 
 def test_the_row_and_the_plots(runs):
     cut = straggler_cut(FULL, 0.41)
-    line = row("none", runs["all"], bound=breaker_bound(FULL, (0.3, 0.6)), cut=cut)
-    assert line.cells() == ("none", "60", "0", "0", "0", "0", "<= 23", "reused", f"< {cut:.2f} s")
-    assert row("stop", runs["stopped abruptly"], bound=23, cut=cut).lost == "> 0"
+    line = row("none", runs["all"], bound=2, cut=cut)
+    assert line.cells() == ("none", "60", "0", "0", "0", "0", "0", "<= 2", "reused", f"< {cut:.2f} s")
+    assert row("stop", runs["abandon"], bound=2, cut=cut).lost == "> 0"
+    assert row("stop", runs["cancel"], bound=2, cut=cut).thrown_away == "> 0"
     dashboard(runs["all"], title="t")
     runs_plot(runs, title="t")
     plt.close("all")
@@ -84,6 +105,34 @@ def test_a_stop_before_the_first_request_hands_every_url_back():
     assert record.lost == 0 and len(record.done) + len(record.handed_back) == 2
 
 
+def test_a_404_fails_after_one_request():
+    async def run():
+        async with LabServer(latency=0.01) as server:
+            return await crawl(server, ["/items/1", "/nothing/here"], CrawlConfig())
+    record = run_real(run())
+    assert record.done == [record.urls[0]] and [url for url, _ in record.failed] == [record.urls[1]]
+    assert sorted(r.outcome for r in record.requests) == ["404", "ok"]  # the 404 was not retried
+
+
+def test_the_learners_handler_is_the_one_that_runs():
+    made = []
+
+    def handler(kit):
+        made.append(kit)
+        inner = make_handler(kit)
+
+        async def handle(url):
+            await asyncio.sleep(0)
+            return await inner(url)
+        return handle
+
+    async def run():
+        async with LabServer(latency=0.01) as server:
+            return await crawl(server, ["/items/1"], CrawlConfig(), handler)
+    record = run_real(run())
+    assert len(made) == 1 and made[0].timeout == FULL.timeout and len(record.done) == 1
+
+
 @pytest.mark.parametrize(("change", "message"), [
     ({"workers": 0}, "workers must be a whole number >= 1, got 0"),
     ({"rate": 0}, "rate must be a number > 0, got 0"),
@@ -94,6 +143,8 @@ def test_a_stop_before_the_first_request_hands_every_url_back():
     ({"reset_timeout": -1}, "reset_timeout must be a number of seconds > 0, got -1"),
     ({"deadline": 0}, "deadline must be a number of seconds > 0, got 0"),
     ({"stop_at": -1}, "stop_at must be a number of seconds >= 0, got -1"),
+    ({"stop": "graceful"}, "stop must be one of 'drain', 'cancel', 'abandon', got 'graceful'"),
+    ({"grace": -0.1}, "grace must be a number of seconds >= 0, got -0.1"),
 ])
 def test_bad_config_says_what_to_change(change, message):
     with pytest.raises(ValueError) as raised:

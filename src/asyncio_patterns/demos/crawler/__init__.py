@@ -1,17 +1,22 @@
 """The capstone's crawler: the course's patterns together against a real lab server.
 
-:func:`crawl` fetches a list of paths with a pool of workers, a token bucket, a timeout
-per request, retries with backoff that honour ``Retry-After``, a circuit breaker, one
-pooled ``aiohttp`` session and a graceful stop; :class:`CrawlConfig` switches each off on
-its own; :class:`CrawlRecord` is what a run did; :func:`dashboard` draws it.
+:func:`crawl` fetches a list of paths with a pool of workers fed one URL per free worker,
+each running the handler that ``make_handler(kit)`` builds from a :class:`Kit` (a token
+bucket, a circuit breaker, retry, a timeout per request, one pooled ``aiohttp`` session);
+:mod:`.reference` is the reference handler. :class:`CrawlConfig` switches each pattern
+off on its own and says what a stop does; :class:`CrawlRecord` is what a run did;
+:func:`dashboard` draws it.
 """
 
-from .config import SWITCHES, CrawlConfig
-from .crawler import BREAKER_FAILURES, RETRIED, RateLimited, ServerError, check_status, crawl
-from .lab import SCENARIO, Row, breaker_bound, crawl_lab, row, straggler_cut
+from .config import STOPS, SWITCHES, CrawlConfig
+from .crawler import crawl, run_crawl
+from .kit import Kit, RecordingSession, Stop, make_kit
+from .lab import SCENARIO, Row, crawl_lab, late_503s, row, straggler_cut, trial_bound
 from .plots import ERROR_COLORS, dashboard, runs_plot
 from .record import CrawlRecord, Request
+from .reference import BREAKER_FAILURES, RETRIED, RateLimited, ServerError, check_status, make_handler
 
-__all__ = ["BREAKER_FAILURES", "ERROR_COLORS", "RETRIED", "SCENARIO", "SWITCHES", "CrawlConfig", "CrawlRecord",
-           "RateLimited", "Request", "Row", "ServerError", "breaker_bound", "check_status", "crawl", "crawl_lab", "dashboard", "row",
-           "runs_plot", "straggler_cut"]
+__all__ = ["BREAKER_FAILURES", "ERROR_COLORS", "RETRIED", "SCENARIO", "STOPS", "SWITCHES", "CrawlConfig",
+           "CrawlRecord", "Kit", "RateLimited", "RecordingSession", "Request", "Row", "ServerError", "Stop",
+           "check_status", "crawl", "crawl_lab", "dashboard", "late_503s", "make_handler", "make_kit", "row",
+           "run_crawl", "runs_plot", "straggler_cut", "trial_bound"]

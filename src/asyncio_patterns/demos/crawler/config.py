@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ...lab.validate import number, seconds, whole_number
 
-__all__ = ["CrawlConfig"]
+__all__ = ["STOPS", "SWITCHES", "CrawlConfig"]
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,23 @@ class CrawlConfig:
     - ``rate`` (``None``: off): a ``TokenBucket`` of ``rate`` requests per second, bursts
       of ``burst``, taken before every request, retries included;
     - ``timeout`` (``None``: off): seconds each request may take;
-    - ``attempts`` (``1``: no retry): calls per URL, with capped, fully jittered backoff
-      from ``base`` to ``cap`` seconds, and at least the ``Retry-After`` of a 429;
+    - ``attempts`` (``1``: no retry): calls per URL by the handler's ``kit.retry``, with
+      capped, fully jittered backoff from ``base`` to ``cap`` seconds;
     - ``breaker`` (``False``: off): one ``CircuitBreaker`` shared by the workers, opened by
       ``failure_threshold`` failures in a row, half-open after ``reset_timeout``;
     - ``reuse_connections`` (``False``: a new session, so a new connection, per request);
-    - ``graceful_stop`` (``False``: cancel the workers and keep only what they recorded):
-      at ``deadline`` seconds, or at ``stop_at`` (a stop request, like a SIGTERM), the
-      workers are cancelled and every URL not finished is handed back.
+    - ``stop_at`` (``None``: no stop comes): seconds into the crawl when a stop is
+      requested (as a deploy's SIGTERM would); ``deadline``: when the crawl stops at the
+      latest. What a stop does is ``stop``:
+
+      - ``"drain"``: close the intake (no new URL starts, and no new request: the bucket
+        gives no more tokens), let the requests in flight end for up to ``grace`` seconds
+        (with ``grace`` at least ``timeout``, every one of them ends by itself), then
+        cancel the workers and hand back every URL not finished;
+      - ``"cancel"``: cancel the workers at once (lesson 08's second signal) and hand back
+        every URL not finished; the answers of the requests in flight are thrown away;
+      - ``"abandon"``: cancel plain worker tasks and keep only what they recorded, as a
+        crawler with no stop of its own does: the URLs queued or in flight are lost.
     """
 
     workers: int = 16
@@ -43,9 +52,10 @@ class CrawlConfig:
     failure_threshold: int = 5
     reset_timeout: float = 0.1
     reuse_connections: bool = True
-    graceful_stop: bool = True
-    deadline: float = 3.0
     stop_at: float | None = None
+    deadline: float = 3.0
+    stop: str = "drain"
+    grace: float = 0.15
     seed: int = 0  # for the backoff's jitter
 
     def __post_init__(self) -> None:
@@ -64,6 +74,9 @@ class CrawlConfig:
         seconds("deadline", self.deadline, positive=True)
         if self.stop_at is not None:
             seconds("stop_at", self.stop_at)
+        if self.stop not in STOPS:
+            raise ValueError(f"stop must be one of {', '.join(map(repr, STOPS))}, got {self.stop!r}")
+        seconds("grace", self.grace)
 
     def without(self, pattern: str) -> CrawlConfig:
         """This config with one pattern off: one of :data:`SWITCHES`' keys."""
@@ -78,5 +91,5 @@ SWITCHES: dict[str, dict[str, object]] = {
     "retry": {"attempts": 1},
     "timeout": {"timeout": None},
     "reuse": {"reuse_connections": False},
-    "graceful stop": {"graceful_stop": False},
 }
+STOPS = ("drain", "cancel", "abandon")

@@ -7,11 +7,13 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ..breaker.outage import STATE_COLORS
+from .lab import late_503s
 from .record import CrawlRecord
 
 __all__ = ["ERROR_COLORS", "dashboard", "runs_plot"]
 
-ERROR_COLORS = {"503": "tab:red", "429": "tab:orange", "timeout": "tab:purple", "error": "tab:brown"}
+ERROR_COLORS = {"503": "tab:red", "429": "tab:orange", "404": "tab:pink", "timeout": "tab:purple", "error": "tab:brown",
+                "cut": "tab:gray"}
 
 
 def _shade(ax: Axes, record: CrawlRecord) -> None:
@@ -80,11 +82,13 @@ def runs_plot(records: dict[str, CrawlRecord], *, title: str) -> Axes:
         "requests sent": lambda r: r.server.requests,
         "429s": lambda r: r.server.rate_limited,
         "503s": lambda r: r.count("503"),
+        "late 503s": late_503s,
         "timeouts": lambda r: r.count("timeout"),
         "connections": lambda r: r.server.connections_opened,
         "failed": lambda r: len(r.failed),
         "handed back": lambda r: len(r.handed_back),
         "lost": lambda r: r.lost,
+        "answers thrown away": lambda r: r.thrown_away,
     }
     fig, (ax, wall) = plt.subplots(1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [3, 1]}, sharey=True)
     labels = list(records)

@@ -16,7 +16,13 @@ class Request:
 
     start: float
     end: float | None = None
-    outcome: str = "cancelled"  # "ok", "429", "500", "503", "timeout", "error", or cancelled at the stop
+    outcome: str = "cancelled"  # "ok", "404", "429", "503", ...; "timeout", "error", or "cut" at the stop
+    url: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """The crawler read the server's answer (a status)."""
+        return self.outcome.isdigit() or self.outcome == "ok"
 
 
 @dataclass
@@ -24,7 +30,7 @@ class CrawlRecord:
     """One crawl, as :func:`~asyncio_patterns.demos.crawler.crawl` returns it.
 
     ``done``, ``failed`` (with the error that ended each) and ``handed_back`` partition
-    ``urls`` unless the stop was not graceful; ``lost`` counts the URLs in none of them.
+    ``urls`` unless a stop abandoned the workers; ``lost`` counts the URLs in none of them.
     ``server`` is the lab server's own counters at the end of the crawl.
     """
 
@@ -43,10 +49,36 @@ class CrawlRecord:
     finished: list[tuple[float, str]] = field(default_factory=list)  # (time, "done"/"failed"/"cancelled") per URL
     wall: float = 0.0
     server: LabStats | None = None
+    stopped_at: float | None = None  # when the stop came (None: it ran to the end)
 
     @property
     def lost(self) -> int:
         return len(self.urls) - len(self.done) - len(self.failed) - len(self.handed_back)
+
+    @property
+    def thrown_away(self) -> int:
+        """Requests the server received whose answer the crawler never read, other than
+        its own timeouts: answers the stop threw away. Read from the server's count, so it
+        is final once the server has closed (its handlers run to the end)."""
+        ended = sum(r.answered or r.outcome in ("timeout", "error") for r in self.requests)
+        return max(self.server.requests - ended, 0)  # a request cut before it arrived is not the server's
+
+    def opened_at(self) -> float | None:
+        """When the breaker first opened (None: it never did)."""
+        return next((t for t, state in self.states if state == "open"), None)
+
+    def after_in_a_row(self, threshold: int) -> float | None:
+        """When ``threshold`` failures in a row (5xx, timeout, connection error; an answer
+        resets the count, a 429 does not count) had first come back, or None."""
+        run = 0
+        for request in sorted((r for r in self.requests if r.end is not None), key=lambda r: r.end):
+            if request.outcome.startswith("5") or request.outcome in ("timeout", "error"):
+                run += 1
+                if run == threshold:
+                    return request.end
+            elif request.answered and request.outcome != "429":
+                run = 0
+        return None
 
     def count(self, outcome: str) -> int:
         """How many requests ended with ``outcome`` ("ok", "429", "503", "timeout", ...)."""

@@ -1,0 +1,96 @@
+"""The crawler checker passes the reference handler and names what each wrong one got wrong."""
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from asyncio_patterns import CircuitOpen
+from asyncio_patterns.demos.crawler import RateLimited, ServerError, make_handler
+from asyncio_patterns.exercises.crawler import check_crawler
+
+
+def answer(*, retried=(ServerError, RateLimited, aiohttp.ClientConnectionError, TimeoutError),
+           counted=(ServerError, aiohttp.ClientConnectionError, TimeoutError), retry_after=True, timeout="inside",
+           on_rejection="wait", raise_for_4xx=True, swallow=False):
+    """A handler maker that makes every decision right except the ones switched off.
+    ``timeout``: "inside" the breaker's call, "around" it, or "none"; ``on_rejection``:
+    "wait" and fetch again, "raise" (the URL fails) or "return" (counted done)."""
+    def check(response):
+        if response.status == 429:
+            raise RateLimited(float(response.headers.get("Retry-After", "1")))
+        if response.status >= 500:
+            raise ServerError(response.status)
+        if raise_for_4xx:
+            response.raise_for_status()
+
+    def make(kit):
+        breaker = kit.breaker(failures=counted)
+
+        async def attempt(url):
+            if timeout == "inside":
+                async with asyncio.timeout(kit.timeout), kit.session.get(url) as response:
+                    await response.read()
+                    check(response)
+            else:
+                async with kit.session.get(url) as response:
+                    await response.read()
+                    check(response)
+
+        async def guarded(url):
+            await kit.bucket.acquire()
+            if timeout == "around":
+                async with asyncio.timeout(kit.timeout):
+                    return await breaker.call(attempt, url)
+            return await breaker.call(attempt, url)
+
+        hook = (lambda error: getattr(error, "retry_after", None)) if retry_after else None
+        fetch = kit.retry(on=retried, retry_after=hook)(guarded)
+
+        async def handle(url):
+            while True:
+                try:
+                    return await fetch(url)
+                except CircuitOpen as refused:
+                    if on_rejection == "raise":
+                        raise
+                    if on_rejection == "return":
+                        return None
+                    await asyncio.sleep(refused.retry_after or kit.config.reset_timeout)
+                except Exception:
+                    if swallow:
+                        return None  # "log it and go on"
+                    raise
+        return handle
+    return make
+
+
+def test_the_reference_passes():
+    verdict = check_crawler(make_handler)
+    assert verdict.passed, verdict.message
+
+
+def test_the_reference_written_here_passes():
+    verdict = check_crawler(answer())
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize(("wrong", "named", "hint"), [
+    (dict(retried=(ServerError, RateLimited, aiohttp.ClientError, TimeoutError)),
+     "answered 404 and was requested 6 times", "name aiohttp.ClientConnectionError"),
+    (dict(swallow=True), "/missing/1 answered 404 and was counted done", "a handler that catches it and returns"),
+    (dict(raise_for_4xx=False), "answered 404 and was counted done", "raise_for_status"),
+    (dict(retry_after=False), "the next request for /items/1 came", "retry_after=lambda error"),
+    (dict(timeout="none"), "was held 30 s", "asyncio.timeout(kit.timeout)"),
+    (dict(timeout="around"), "while it was down", "inside the function the breaker calls"),
+    (dict(on_rejection="raise"), "failed with CircuitOpen", "catch CircuitOpen"),
+    (dict(on_rejection="return"), "counted done, but the server never answered it", "after a CircuitOpen fetch again"),
+    (dict(counted=(aiohttp.ClientConnectionError, TimeoutError)), "received", "Name your ServerError"),
+    (dict(retried=(RateLimited, aiohttp.ClientConnectionError, TimeoutError)), "failed after", "name ServerError"),
+    (dict(retried=(ServerError, RateLimited, TimeoutError)), "failed after", "aiohttp.ClientConnectionError"),
+    (dict(retried=(ServerError, aiohttp.ClientConnectionError, TimeoutError)), "/items/1 failed", "429"),
+])
+def test_a_wrong_handler_is_named(wrong, named, hint):
+    verdict = check_crawler(answer(**wrong))
+    assert not verdict.passed
+    assert named in verdict.message and hint in verdict.message, verdict.message
