@@ -1,6 +1,9 @@
 """The capstone's crawler: its accounting, its three stops, each switch, its config checks."""
 
 import asyncio
+import inspect
+import json
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -10,10 +13,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from asyncio_patterns import LabServer, run_real  # noqa: E402
 from asyncio_patterns.demos.crawler import (SCENARIO, SWITCHES, CrawlConfig, crawl, crawl_lab,  # noqa: E402
-                                            dashboard, late_503s, make_handler, row, runs_plot, straggler_cut,
-                                            trial_bound)
+                                            dashboard, early_503s, late_503s, make_handler, row, runs_plot,
+                                            straggler_cut, trial_bound, what_held)
+
+from asyncio_patterns.demos.crawler import reference  # noqa: E402
 
 FULL = CrawlConfig()
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "12_capstone_resilient_crawler.ipynb"
 OUTAGE = SCENARIO["outages"][0]
 
 
@@ -53,13 +59,25 @@ def test_after_the_breaker_opened_only_its_trials_meet_the_outage(runs):
     assert sum(r.outcome == "503" for r in record.requests if r.start <= opened) >= FULL.failure_threshold
 
 
+def test_what_held_prints_bounds_that_hold(runs):
+    assert what_held(runs["all"], OUTAGE) == [
+        "requests in flight at once, crawler and server: <= 16",
+        "429s: 0",
+        "the breaker opened in the outage: yes; at the end it was closed",
+        "failures (503s, timeouts) before it opened: >= 5",
+        "503s to requests sent after it opened: <= 2",
+    ]
+    assert early_503s(runs["all"]) + late_503s(runs["all"]) <= runs["all"].count("503")
+    assert early_503s(runs["breaker"]) == runs["breaker"].count("503")
+
+
 def test_a_drain_throws_no_answer_away_and_hands_back_the_rest(runs):
     record = runs["drain"]
     assert record.lost == 0 and record.handed_back and accounted(record)
     assert record.stopped_at >= OUTAGE[1]  # the stop comes after the outage
     assert record.thrown_away == 0 and record.count("cut") == 0
     assert not [r for r in record.requests if r.start > record.stopped_at]  # the intake closed at the stop
-    assert record.wall < record.stopped_at + FULL.grace + 0.1
+    assert record.wall < record.stopped_at + FULL.grace  # it moved on once no request was in flight
 
 
 def test_cancelling_at_once_throws_answers_away_but_loses_no_url(runs):
@@ -112,6 +130,14 @@ def test_a_404_fails_after_one_request():
     record = run_real(run())
     assert record.done == [record.urls[0]] and [url for url, _ in record.failed] == [record.urls[1]]
     assert sorted(r.outcome for r in record.requests) == ["404", "ok"]  # the 404 was not retried
+
+
+def test_the_notebooks_reference_is_the_packages():
+    source = Path(inspect.getsourcefile(reference)).read_text()
+    reference_code = source[source.index("class ServerError"):].rstrip()
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    hidden = ["".join(c["source"]) for c in cells if c["metadata"].get("jupyter", {}).get("source_hidden")]
+    assert [cell.rstrip() for cell in hidden] == [reference_code]
 
 
 def test_the_learners_handler_is_the_one_that_runs():

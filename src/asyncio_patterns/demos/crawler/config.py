@@ -33,8 +33,8 @@ class CrawlConfig:
 
       - ``"drain"``: close the intake (no new URL starts, and no new request: the bucket
         gives no more tokens), let the requests in flight end for up to ``grace`` seconds
-        (with ``grace`` at least ``timeout``, every one of them ends by itself), then
-        cancel the workers and hand back every URL not finished;
+        (it moves on as soon as none is left; with ``grace`` above ``timeout``, each
+        ends by itself), then cancel the workers and hand back every URL not finished;
       - ``"cancel"``: cancel the workers at once (lesson 08's second signal) and hand back
         every URL not finished; the answers of the requests in flight are thrown away;
       - ``"abandon"``: cancel plain worker tasks and keep only what they recorded, as a
@@ -55,7 +55,7 @@ class CrawlConfig:
     stop_at: float | None = None
     deadline: float = 3.0
     stop: str = "drain"
-    grace: float = 0.15
+    grace: float = 0.5
     seed: int = 0  # for the backoff's jitter
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ from .kit import Kit
 from .record import CrawlRecord
 from .reference import make_handler
 
-__all__ = ["SCENARIO", "Row", "crawl_lab", "row", "straggler_cut", "trial_bound"]
+__all__ = ["SCENARIO", "Row", "crawl_lab", "early_503s", "late_503s", "row", "straggler_cut", "trial_bound", "what_held"]
 
 # 10 ms + a long tail (mean 30 ms; seed 3103 draws one 0.41 s straggler for the second answer),
 # 40 requests per 0.25 s window (160/s), down from 0.3 s to 0.6 s, 10 ms to set up a connection.
@@ -67,12 +67,39 @@ class Row:
                 self.rate_limited, self.late_503s, self.connections, self.slowest)
 
 
+def early_503s(record: CrawlRecord) -> int:
+    """503s to requests sent before the breaker first opened (all of them if it never did)."""
+    opened = record.opened_at()
+    return sum(r.outcome == "503" and (opened is None or r.start <= opened) for r in record.requests)
+
+
 def late_503s(record: CrawlRecord) -> int:
     """503s to requests sent after the breaker first opened; without a breaker, after the
     failures in a row that would have opened it."""
     config = record.config
     moment = record.opened_at() if config.breaker else record.after_in_a_row(config.failure_threshold)
     return 0 if moment is None else sum(r.outcome == "503" and r.start > moment for r in record.requests)
+
+
+def what_held(record: CrawlRecord, outage: tuple[float, float]) -> list[str]:
+    """The invariants of one crawl through ``outage``, each as a line that machine load
+    cannot change while it holds (a bound, not a count), and that shows the count if not."""
+    config, stats = record.config, record.server
+    most = max(record.max_in_flight(), stats.max_in_flight)
+    opened = record.opened_at()
+    failures = ("503", "timeout", "error")
+    before = sum(r.outcome in failures and r.start <= opened for r in record.requests) if opened is not None else 0
+    late, bound = late_503s(record), trial_bound(config, outage)
+    inside = opened is not None and outage[0] <= opened < outage[1]
+    end = record.states[-1][1] if record.states else "closed"
+    return [
+        f"requests in flight at once, crawler and server: {f'<= {config.workers}' if most <= config.workers else most}",
+        f"429s: {stats.rate_limited}",
+        f"the breaker opened in the outage: {'yes' if inside else 'no'}; at the end it was {end}",
+        f"failures (503s, timeouts) before it opened: "
+        f"{f'>= {config.failure_threshold}' if before >= config.failure_threshold else before}",
+        f"503s to requests sent after it opened: {f'<= {bound}' if late <= bound else late}",
+    ]
 
 
 def row(label: str, record: CrawlRecord, *, bound: int, cut: float) -> Row:

@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ..breaker.outage import STATE_COLORS
-from .lab import late_503s
+from .lab import early_503s, late_503s
 from .record import CrawlRecord
 
 __all__ = ["ERROR_COLORS", "dashboard", "runs_plot"]
@@ -81,7 +81,7 @@ def runs_plot(records: dict[str, CrawlRecord], *, title: str) -> Axes:
     metrics = {
         "requests sent": lambda r: r.server.requests,
         "429s": lambda r: r.server.rate_limited,
-        "503s": lambda r: r.count("503"),
+        "503s before the breaker opened": early_503s,
         "late 503s": late_503s,
         "timeouts": lambda r: r.count("timeout"),
         "connections": lambda r: r.server.connections_opened,
