@@ -136,6 +136,19 @@ class WorkerPool(Generic[J]):
     in the report's ``failed`` and the worker goes on; a cancellation is not an error: the
     job is handed back. Use it as ``async with WorkerPool(...) as pool:``; leaving the block
     without calling :meth:`stop` stops it with ``deadline=0`` (cancel at once, hand back).
+
+    During the drain the workers go on starting queued jobs, even ones that will not finish
+    before the deadline: the pool cannot know how long a job takes, and a job that does
+    finish in time is one less to hand back. The price is the partial work of the jobs cut at
+    the deadline, which their clean-up undoes and whoever takes them back redoes.
+
+    A cancel of the task running :meth:`stop` or :meth:`cancel` (an outer timeout, a second
+    Ctrl-C, a failing TaskGroup) loses nothing: from the cancel phase on, the queued jobs are
+    handed back and the workers cancelled before anything is awaited, so a cancel during the
+    drain turns it into the cancel phase at once. The cancelled ``stop()`` raises
+    ``CancelledError`` without waiting for the workers' clean-up, and does not cut it short
+    (the workers are not cancelled a second time); each running job reaches the report when
+    its clean-up ends. Calling :meth:`stop` again waits for that and returns the report.
     """
 
     def __init__(self, handle: Callable[[J], Awaitable[object]], *, workers: int, name: str = "worker") -> None:
@@ -147,7 +160,7 @@ class WorkerPool(Generic[J]):
         self._workers: list[asyncio.Task[None]] = []
         self._running: dict[asyncio.Task[None], J] = {}
         self._report: StopReport[J] = StopReport(accepted=0)
-        self._state = "new"  # new, running, closed (draining), stopped
+        self._state = "new"  # new, running, closed (draining), cancelling, stopped
 
     async def __aenter__(self) -> WorkerPool[J]:
         self.start()
@@ -170,7 +183,7 @@ class WorkerPool(Generic[J]):
 
     @property
     def running(self) -> list[J]:
-        """The jobs being run now."""
+        """The jobs being run now (after the cancel: the ones still cleaning up)."""
         return list(self._running.values())
 
     @property
@@ -201,9 +214,15 @@ class WorkerPool(Generic[J]):
 
     async def drain(self, deadline: float, *, hurry: asyncio.Event | None = None) -> bool:
         """Phase 2: wait until every accepted job has ended, for at most ``deadline`` seconds
-        (``math.inf``: no limit), and no longer once ``hurry`` is set. True if all ended."""
+        (``math.inf``: no limit), and no longer once ``hurry`` is set. True if all ended.
+
+        Returns at once if the pool was never started (no worker would run the jobs) or is
+        already cancelling. A cancel here leaves the workers running: :meth:`stop` goes on
+        to the cancel phase, a caller of ``drain`` alone decides."""
         seconds("deadline", deadline)
         self.close()
+        if not self._workers or self._state != "closed":
+            return not self._running and self._queue.empty()
         waits = [asyncio.ensure_future(self._queue.join())]
         if hurry is not None:
             waits.append(asyncio.ensure_future(hurry.wait()))
@@ -216,25 +235,46 @@ class WorkerPool(Generic[J]):
         await asyncio.wait(waits)  # let the helpers finish: no task is left behind
         return not waits[0].cancelled()  # the join() ended by itself: every job had ended
 
-    async def cancel(self) -> StopReport[J]:
-        """Phase 3: cancel the workers and wait for them; hand back the jobs not completed."""
+    def _begin_cancel(self) -> None:
+        """Hand back the queued jobs and cancel the workers, all before any await; once only."""
         self.close()
-        self._state = "stopped"
-        drained = not self._running and self._queue.empty()
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)  # their clean-up runs now
+        if self._state != "closed":
+            return
+        self._state = "cancelling"
+        self._report.drained = not self._running and self._queue.empty()
         while not self._queue.empty():
             self._report.handed_back.append(self._queue.get_nowait())
             self._queue.task_done()
-        self._report.drained = drained
+        for task in self._workers:
+            task.cancel()
+
+    async def cancel(self) -> StopReport[J]:
+        """Phase 3: hand back the queued jobs, cancel the workers and wait for them; their
+        cancelled jobs are handed back as their clean-up ends. Return the final report.
+
+        The workers are awaited with ``asyncio.wait``, not ``gather``: a cancel of this
+        call ends the wait but is not passed on to the workers' clean-up."""
+        self._begin_cancel()
+        if self._workers:
+            await asyncio.wait(self._workers)
+        self._state = "stopped"
         return self._report
 
     async def stop(self, deadline: float, *, hurry: asyncio.Event | None = None) -> StopReport[J]:
-        """Close, drain for at most ``deadline`` seconds (less if ``hurry`` is set), cancel."""
-        if self._state == "stopped":
-            raise RuntimeError("the pool was already stopped")
-        await self.drain(deadline, hurry=hurry)
+        """Close, drain for at most ``deadline`` seconds (less if ``hurry`` is set), cancel.
+
+        It takes ``deadline`` plus the cancelled jobs' clean-up, which is not cut short: a
+        clean-up is the job's own code (a rollback, a reply), and stopping it half-way would
+        leave the half-done work the pool exists to prevent. To bound the total, put
+        ``asyncio.timeout`` around ``stop()``: when it fires nothing is lost (see the class),
+        ``running`` lists the jobs still cleaning up, and a second ``stop()`` waits for them.
+        On a stopped pool ``stop()`` returns the same report again."""
+        seconds("deadline", deadline)
+        try:
+            if self._state in ("new", "running", "closed"):
+                await self.drain(deadline, hurry=hurry)
+        finally:  # even when cancelled during the drain: nothing queued is left in the queue
+            self._begin_cancel()
         return await self.cancel()
 
     async def _work(self) -> None:
@@ -245,7 +285,8 @@ class WorkerPool(Generic[J]):
             try:
                 await self._handle(job)
             except asyncio.CancelledError:
-                self._report.handed_back.append(job)
+                # cancelled while running: before the never-started ones handed back at the cancel
+                self._report.handed_back.insert(self._report.cancelled, job)
                 self._report.cancelled += 1
                 raise
             except Exception as error:
@@ -255,5 +296,5 @@ class WorkerPool(Generic[J]):
             finally:
                 del self._running[me]
                 self._queue.task_done()
-            if self._state == "stopped":
+            if self._state in ("cancelling", "stopped"):
                 return  # the handler swallowed our cancel and finished its job: stop all the same
