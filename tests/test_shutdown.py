@@ -165,7 +165,37 @@ def test_a_real_signal_sets_the_event_and_the_handler_is_removed_afterwards():
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
 
 
-def test_without_add_signal_handler_ctrl_c_falls_back_and_sigterm_is_uncatchable(monkeypatch):
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test (the suite may run with SIGINT ignored, as a
+    background job does), and whatever was there before put back afterwards."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_after_the_block_ctrl_c_is_the_runners_again(default_sigint):
+    seen = []
+
+    async def main():
+        runners = signal.getsignal(signal.SIGINT)
+        with ShutdownSignals():
+            assert signal.getsignal(signal.SIGINT) is not runners
+        seen.append(signal.getsignal(signal.SIGINT) == runners)
+        try:
+            signal.raise_signal(signal.SIGINT)  # the Runner's handler cancels this task
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            seen.append("main cancelled")
+            raise
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert seen == [True, "main cancelled"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_without_add_signal_handler_ctrl_c_falls_back_and_sigterm_is_uncatchable(monkeypatch, default_sigint):
     def not_here(self, *args):
         raise NotImplementedError
 

@@ -42,7 +42,9 @@ class ShutdownSignals:
     The first signal sets :attr:`requested` (stop gracefully), a second sets :attr:`forced`
     (stop now). ``on_signal(signum, count)`` is called for each, for logging. Use it as a
     ``with`` block inside the running loop's main thread; on exit the handlers are removed
-    and the signals' default actions restored.
+    and the ones found on entry put back: inside ``asyncio.run``, the Runner's own SIGINT
+    handler (Ctrl-C cancels the main task), elsewhere the default actions. Do not nest it
+    with another ``loop.add_signal_handler`` for the same signal: a loop keeps one per signal.
 
     The handlers are installed with ``loop.add_signal_handler``, so they run in the event
     loop as ordinary callbacks, between two steps of the tasks, where setting an event or
@@ -67,7 +69,7 @@ class ShutdownSignals:
         self.received: list[str] = []  # the names of the signals received, in order
         self.uncatchable: list[str] = []  # signals this platform cannot catch (Windows: SIGTERM)
         self._installed: list[signal.Signals] = []
-        self._previous: dict[signal.Signals, Any] = {}  # Windows fallback: handlers to restore
+        self._previous: dict[signal.Signals, Any] = {}  # the handlers found on entry, to restore
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def receive(self, signum: int) -> None:
@@ -81,6 +83,7 @@ class ShutdownSignals:
     def __enter__(self) -> ShutdownSignals:
         self._loop = loop = asyncio.get_running_loop()
         for signum in self.signals:
+            found = signal.getsignal(signum)
             try:
                 loop.add_signal_handler(signum, self.receive, signum)
             except NotImplementedError:  # Windows: no add_signal_handler
@@ -91,13 +94,15 @@ class ShutdownSignals:
                     self.uncatchable.append(signum.name)
                 continue
             self._installed.append(signum)
+            self._previous[signum] = found  # None: one not installed from Python, which cannot be put back
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         for signum in self._installed:
-            self._loop.remove_signal_handler(signum)  # restores the default action
+            self._loop.remove_signal_handler(signum)  # sets the default action...
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+            if previous is not None:
+                signal.signal(signum, previous)  # ...and this the handler found on entry
         self._installed.clear()
         self._previous.clear()
 
