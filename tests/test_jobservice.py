@@ -43,6 +43,8 @@ def test_help_names_every_option():
     (["--drain", "-1"], "argument --drain: must be >= 0, got -1"),
     (["--work", "soon"], "argument --work: expected a number, got 'soon'"),
     (["--wrokers", "2"], "unrecognized arguments: --wrokers 2"),
+    (["--work", "inf"], "argument --work: must be a finite number >= 0, got inf"),
+    (["--interval", "inf"], "argument --interval: must be a finite number >= 0, got inf"),
 ])
 def test_bad_options_are_one_line_and_exit_status_2(argv, message):
     result = run([*FAST, *argv])
@@ -134,3 +136,30 @@ def test_the_virtual_replica_matches_theory_for_every_deadline():
         assert (report["completed"], report["handed_back"], report["cancelled"]) == (
             theory["completed"], theory["handed_back"], theory["cancelled"])
         assert report["shutdown_seconds"] == pytest.approx(theory["shutdown_seconds"], abs=1e-3)
+
+
+def test_an_infinite_drain_is_a_drain_without_a_limit():
+    result = run([*FAST, "--jobs", "2", "--work", "0.01", "--drain", "inf"])
+    assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["completed"] == 2
+    assert "inf for no limit" in run([*FAST, "--help"]).stdout
+
+
+# The service as FAST starts it, but sending itself SIGTERM (or SIGINT) while main() builds its
+# parser: after main() has begun, before the signal handlers are installed.
+EARLY = [sys.executable, "-c",
+         "import os, signal, sys, types; package = types.ModuleType('asyncio_patterns'); "
+         "package.__path__ = [sys.argv.pop(1)]; sys.modules['asyncio_patterns'] = package; "
+         "from asyncio_patterns.demos.shutdown import jobservice; parser = jobservice._parser; "
+         "signum = signal.Signals[sys.argv.pop(1)]; "
+         "jobservice._parser = lambda: (os.kill(os.getpid(), signum), parser())[1]; "
+         "sys.exit(jobservice.main(sys.argv[1:]))", str(SRC)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_before_the_handlers_are_in_place_still_ends_with_the_report(signum):
+    result = run([*EARLY, signum.name, "--jobs", "4", "--work", "0.01"],
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["signals"] == [signum.name] and report["accepted"] == 4
+    assert report["completed"] + report["handed_back"] == 4

@@ -25,16 +25,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def number_type(low: float, high: float = math.inf, kind: type = float) -> Callable[[str], float]:
-    """An argparse ``type=``: the text as ``kind`` (float or int), between ``low`` and ``high``."""
+def number_type(low: float, high: float = math.inf, kind: type = float, *,
+                infinite: bool = False) -> Callable[[str], float]:
+    """An argparse ``type=``: the text as ``kind`` (float or int), between ``low`` and ``high``;
+    ``inf`` only with ``infinite=True`` (a number of seconds that is infinite waits for ever)."""
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}number, got {text!r}") from None
+        span = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+        if math.isinf(value) and not infinite and low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a finite number {span}, got {text}")
         if not low <= value <= high:
-            span = f">= {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
             raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
         return value
 
