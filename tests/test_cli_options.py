@@ -39,3 +39,11 @@ def test_the_lab_servers_help_says_which_options_0_turns_off():
     text = " ".join(subprocess.run([*LABSERVER, "--help"], capture_output=True, text=True, timeout=30).stdout.split())
     assert "0 turns --jitter, --capacity, --failure-rate, --rate-limit and --connect-cost off" in text
     assert "seconds per rate-limit window, at least 0.001" in text and "--rate-limit 0 turns the limit off" in text
+
+
+def test_help_is_plain_text_even_where_colour_is_forced():
+    # a Jupyter kernel sets FORCE_COLOR for its children; 3.14's argparse would colour the help
+    env = {"FORCE_COLOR": "1", "PATH": "/usr/bin:/bin"}
+    for argv in (LABSERVER, [str(Path(sys.executable).with_name("asyncio-jobservice"))]):
+        result = subprocess.run([*argv, "--help"], capture_output=True, text=True, timeout=30, env=env)
+        assert result.returncode == 0 and "\x1b[" not in result.stdout and result.stdout.startswith("usage: ")

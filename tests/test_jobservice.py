@@ -163,3 +163,21 @@ def test_a_signal_before_the_handlers_are_in_place_still_ends_with_the_report(si
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["signals"] == [signum.name] and report["accepted"] == 4
     assert report["completed"] + report["handed_back"] == 4
+
+
+def test_the_timeline_labels_each_job_so_back_to_back_jobs_read_as_two():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from asyncio_patterns.demos.shutdown.phases import job_timeline
+
+    virtual = replay(Config(), 0.41)
+    fig, ax = plt.subplots()
+    job_timeline(virtual.lines, ax=ax, title="t")
+    labels = sorted((round(text.get_position()[0], 3), text.get_text()) for text in ax.texts)
+    plt.close(fig)
+    # worker-0 runs job-0 from 0 to 0.4 s and job-3 from 0.4 to 0.8 s: one bar each, labelled
+    assert labels[:6] == [(0.2, "0"), (0.2, "1"), (0.2, "2"), (0.6, "3"), (0.6, "4"), (0.6, "5")]
+    assert len(labels) == 9 and len([s for s in virtual.trace.spans if s.lane == "worker-0"]) == 3

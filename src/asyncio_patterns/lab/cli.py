@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["Parser", "number_type"]
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line, without the usage block, exit status 2."""
+    """An ``ArgumentParser`` whose errors are one line, without the usage block, exit status 2,
+    and whose help is plain text on every Python (3.14's argparse colours it where the
+    environment asks for colour, as a Jupyter kernel's ``FORCE_COLOR`` does for its children)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if sys.version_info >= (3, 14):
+            kwargs.setdefault("color", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
