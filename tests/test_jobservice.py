@@ -144,10 +144,11 @@ def test_an_infinite_drain_is_a_drain_without_a_limit():
     assert "inf for no limit" in run([*FAST, "--help"]).stdout
 
 
-# The service as FAST starts it, but sending itself SIGTERM (or SIGINT) while main() builds its
-# parser: after main() has begun, before the signal handlers are installed.
+# The service as FAST starts it (with Python's own SIGINT handler, even when the tests run with
+# SIGINT ignored), but sending itself SIGTERM (or SIGINT) while main() builds its parser: after
+# main() has begun, before the signal handlers are installed.
 EARLY = [sys.executable, "-c",
-         "import os, signal, sys, types; package = types.ModuleType('asyncio_patterns'); "
+         "import os, signal, sys, types; signal.signal(signal.SIGINT, signal.default_int_handler); package = types.ModuleType('asyncio_patterns'); "
          "package.__path__ = [sys.argv.pop(1)]; sys.modules['asyncio_patterns'] = package; "
          "from asyncio_patterns.demos.shutdown import jobservice; parser = jobservice._parser; "
          "signum = signal.Signals[sys.argv.pop(1)]; "
@@ -157,8 +158,7 @@ EARLY = [sys.executable, "-c",
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_before_the_handlers_are_in_place_still_ends_with_the_report(signum):
-    result = run([*EARLY, signum.name, "--jobs", "4", "--work", "0.01"],
-                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    result = run([*EARLY, signum.name, "--jobs", "4", "--work", "0.01"])
     assert result.returncode == 0, (result.returncode, result.stderr)
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["signals"] == [signum.name] and report["accepted"] == 4

@@ -12,8 +12,12 @@
 1. :meth:`~WorkerPool.close`: stop accepting; ``submit`` raises :class:`PoolStopping` from here on.
 2. :meth:`~WorkerPool.drain`: the workers go on with the jobs already accepted, running and
    queued, until none is left or ``deadline`` seconds have passed (or ``hurry`` is set).
-3. :meth:`~WorkerPool.cancel`: cancel the workers, *await* them (a cancelled job's clean-up
-   runs now, not after the caller has moved on), and hand back every job not completed.
+3. :meth:`~WorkerPool.cancel`: hand back the jobs never started, cancel the workers and *await*
+   them (a cancelled job's clean-up runs now, not after the caller has moved on); the jobs
+   they were running are handed back as their clean-up ends.
+
+``stop`` takes ``deadline`` plus that clean-up. A cancel of the task running it, at any of its
+awaits, loses no job (see :class:`WorkerPool`).
 
 Every job accepted ends in exactly one list of the :class:`StopReport`: ``completed``,
 ``failed`` (its handler raised) or ``handed_back`` (cancelled while running, or never

@@ -8,9 +8,11 @@ SIGINT it shuts down:
 1. stop accepting: no new job is taken in;
 2. drain: the workers go on with the jobs already accepted for up to ``--drain`` seconds;
 3. cancel what is still running, and wait for it;
-4. close: remove the signal handlers, check that no task is left, print the report, exit 0.
+4. close: check that no task is left, print the report, remove the signal handlers, exit 0.
 
-A second signal cuts the drain short. Every line of the log starts with the seconds since
+A second signal cuts the drain short. From the first line of :func:`main` until the handlers
+are in place, SIGTERM and SIGINT are blocked (held pending), so a signal in the service's first
+moments stops it gracefully too, with its report. Every line of the log starts with the seconds since
 the start (the service's own clock); the last line is one JSON object: ``accepted``,
 ``completed``, ``failed``, ``handed_back`` (the jobs not finished, reported back, never
 dropped: ``handed_back_jobs`` names them), ``cancelled`` (of those, the ones stopped while
