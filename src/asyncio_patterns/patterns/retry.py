@@ -163,6 +163,7 @@ def retry(
                         return await function(*args, **kwargs)
                 except Exception as error:
                     end = loop.time() - began
+                    wait, why = 0.0, None  # why: the reason to give up, if there is one
                     if scope.expired():
                         why = f"the {deadline:g} s deadline passed during attempt {number}"
                     elif not isinstance(error, errors):
@@ -172,19 +173,12 @@ def retry(
                     else:
                         wait, why = _next_wait(error, next(waits), retry_after, max_retry_after,
                                                loop.time(), give_up_at, deadline)
-                    if why is None:
-                        made.append(Attempt(number, start, end, error, wait))
-                        if on_retry is not None:
-                            try:
-                                on_retry(made[-1])
-                            except Exception as hook_error:
-                                why = f"on_retry(attempt) raised {_describe(hook_error)}"
-                                made[-1] = Attempt(number, start, end, error)  # it will not wait
-                    else:
-                        made.append(Attempt(number, start, end, error))
+                    if why is None and on_retry is not None:
+                        why = _logged(on_retry, Attempt(number, start, end, error, wait))
+                    made.append(Attempt(number, start, end, error, wait if why is None else 0.0))
                     if why is not None:
                         _report(error, made, why)
-                        raise
+                        raise  # the last error itself, the report attached
                 await asyncio.sleep(wait)
             raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -214,6 +208,15 @@ def _next_wait(error: Exception, backoff: float, retry_after: Callable[[Exceptio
         what = "the server asked to wait" if asked is not None and wait == asked else "the next wait is"
         return wait, f"{what} {wait:.3f} s, past the {deadline:g} s deadline"
     return wait, None
+
+
+def _logged(on_retry: Callable[[Attempt], object], attempt: Attempt) -> str | None:
+    """Call ``on_retry(attempt)``; None, or why to give up if it raised."""
+    try:
+        on_retry(attempt)
+    except Exception as hook_error:
+        return f"on_retry(attempt) raised {_describe(hook_error)}"
+    return None
 
 
 def _report(error: BaseException, made: list[Attempt], why: str) -> None:
