@@ -45,3 +45,14 @@ def test_the_panel_title_gives_the_wait_and_the_throughput_beside_theory(knobs, 
     assert fig.axes[0].get_title() == title
     assert len(fig.axes[0].get_yticks()) == min(knobs.get("clients", 16), 6)
     plt.close(fig)
+
+
+def test_the_panel_draws_one_colour_for_every_connection_so_its_legend_stays_short():
+    fig = starvation_figure(size=32, clients=32)
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert sorted(labels) == ["connecting", "using a connection"]  # 32 connections: nobody waits
+    plt.close(fig)
+    fig = starvation_figure(size=2)
+    assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == [
+        "connecting", "using a connection", "waiting"]
+    plt.close(fig)

@@ -17,18 +17,22 @@ __all__ = ["starvation_figure", "starvation_panel"]
 
 LANES = 6  # clients drawn; the others do the same
 USES = 2  # requests drawn in each lane: the first two rounds, and the connects
+USING = "using a connection"  # one colour for every connection: this picture is about waiting, not sharing
+PANEL_COLORS = {"waiting": COLORS["waiting"], "connecting": COLORS["connecting"], USING: COLORS["conn 1"]}
 
 
 def _first_uses(trace: Trace, clients: int) -> Trace:
-    """The first ``USES`` requests (and the waits and connects before them) of the first ``LANES`` clients."""
-    shown = Trace(colors=trace.colors)
+    """The first ``USES`` requests (and the waits and connects before them) of the first ``LANES``
+    clients, each use drawn as :data:`USING` whatever its connection (a legend of up to 32
+    connections would cost more to draw than the rest of the picture, and say less)."""
+    shown = Trace(colors=PANEL_COLORS)
     for lane in (f"client {i + 1}" for i in range(min(clients, LANES))):
         spans = sorted((s for s in trace.spans if s.lane == lane), key=lambda s: s.start)
         used = [s for s in spans if s.name.startswith("conn ")]
         end = used[min(USES, len(used)) - 1].end
         for span in spans:
             if span.end <= end:
-                shown.add(lane, span.name, span.start, span.end)
+                shown.add(lane, USING if span.name.startswith("conn ") else span.name, span.start, span.end)
     return shown
 
 
