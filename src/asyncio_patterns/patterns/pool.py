@@ -61,7 +61,8 @@ class Pool(Generic[T]):
     *A connection is given back only if its block ended normally.* If the block raised or
     was cancelled, the connection may be half way through a request, so it is closed (with
     ``close(conn)``, awaited if it returns an awaitable) and its place in the pool freed
-    once the close has returned, so that at most ``max_size`` connections are ever open. The
+    once the close has returned, so that at most ``max_size`` connections are open (but see
+    the cancellation below). The
     block's own error (or cancellation) is what propagates; if the close failed too, that
     error is added to it as a note. ``check(conn)``, if given, is called each time an idle
     connection is lent; if it returns false (say, the server closed it), that connection is
@@ -76,18 +77,21 @@ class Pool(Generic[T]):
     and a slot it was opening a connection in is freed.
 
     ``await pool.close(timeout=)`` (also the end of ``async with pool:``) refuses new
-    acquires and wakes waiting ones with :class:`PoolClosed` (an acquire that was opening or
-    checking a connection closes it and raises it too), closes the idle connections, and waits
+    acquires and wakes waiting ones with :class:`PoolClosed` (an acquire under way, opening
+    or checking a connection or just handed one, closes that connection and raises
+    :class:`PoolClosed` too), closes the idle connections, and waits
     up to ``timeout`` seconds (``None``: for ever) for the borrowed ones, closing each as it
     comes back. If some are still out then, it raises ``TimeoutError``; they are closed when
     they come back.
 
     *Cancellation never loses a connection.* A cancel that interrupts an awaited
     ``close(conn)`` (in a block that failed, after a failed check, or in ``close()``) is not
-    swallowed, and the connection is not forgotten: it stays in the pool's hands with every
-    other connection the interrupted ``close()`` had not closed yet, and the next ``close()``
-    closes them (so ``close(conn)`` must accept a connection whose close was interrupted).
-    A ``close(conn)`` that raised is not tried again.
+    swallowed, and the connection is not forgotten: its slot is freed, but the connection
+    stays in the pool's hands with every other one the interrupted ``close()`` had not closed
+    yet, and the next ``close()`` closes them (so ``close(conn)`` must accept a connection
+    whose close was interrupted). After a cancelled ``close()``, or a cancelled
+    ``async with pool:``, call ``await pool.close()`` again. A ``close(conn)`` that raised is
+    not tried again: that connection counts as closed.
     """
 
     def __init__(self, connect: Callable[[], Awaitable[T]], close: Callable[[T], object], *,
@@ -111,7 +115,8 @@ class Pool(Generic[T]):
 
     @property
     def size(self) -> int:
-        """Connections open now (or being opened), idle or borrowed."""
+        """Connections counted against ``max_size``: idle, borrowed, being opened or being
+        closed (not those whose close a cancel interrupted: the next ``close()`` closes them)."""
         return self._size
 
     @property
