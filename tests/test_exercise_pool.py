@@ -15,7 +15,7 @@ def answer(*, shared_state=False, limit=True, reuse=True, on_error="close", rele
     """A ConnectionPool that keeps every rule except the ones switched off.
 
     ``timeout_covers``: "getting" (the slot and the connect), "everything" (the block too),
-    "connect" (not the wait for a slot) or "nothing". ``release``: the slot is released in
+    "connect" (not the wait for a slot), "wait" (not the connect) or "nothing". ``release``: the slot is released in
     "finally", or only "after success". ``catch``: what the block's error handler catches."""
     class ConnectionPool:
         def __init__(self, connect, close, max_size):
@@ -35,10 +35,10 @@ def answer(*, shared_state=False, limit=True, reuse=True, on_error="close", rele
 
         @contextlib.asynccontextmanager
         async def _get(self, timeout):
-            async with asyncio.timeout(timeout if timeout_covers in ("getting", "everything") else None):
+            async with asyncio.timeout(timeout if timeout_covers in ("getting", "everything", "wait") else None):
                 await self.slots.acquire()
             try:
-                async with asyncio.timeout(timeout if timeout_covers != "nothing" else None):
+                async with asyncio.timeout(timeout if timeout_covers not in ("nothing", "wait") else None):
                     conn = self.idle.pop() if self.idle and reuse else await self.connect()
             except BaseException:
                 if release_on_connect_failure:
@@ -203,13 +203,14 @@ def test_correct_answers_pass(ConnectionPool):
     (answer(close_idle=False), "still open"),
     (answer(timeout_covers="nothing"), "got a connection"),
     (answer(timeout_covers="connect"), "must cover the wait for a free slot as well as connect()"),
+    (answer(timeout_covers="wait"), "must cover opening a connection as well as waiting for one"),
     (answer(timeout_covers="everything"), "End `async with asyncio.timeout(timeout):` before `yield conn`"),
     (WholeBlockTimeout, "End `async with asyncio.timeout(timeout):` before `yield conn`"),
     (answer(release="after success"), "in a `finally:` around `yield conn`"),
     (answer(catch=Exception), "Catch BaseException around `yield conn`"),
     (ForgetsTheHandOver, "handed to it, and the connection was lost"),
 ], ids=["tutorial", "shared-state", "no-limit", "no-reuse", "reuses-broken", "drops-unclosed",
-        "leaks-slot-on-timeout", "close-leaves-idle", "no-timeout", "no-timeout-on-the-wait",
+        "leaks-slot-on-timeout", "close-leaves-idle", "no-timeout", "no-timeout-on-the-wait", "no-timeout-on-connect",
         "timeout-over-the-block", "timeout-over-the-block-reference", "slot-freed-on-success-only",
         "catches-exception-only", "forgets-hand-over"])
 def test_wrong_answers_get_a_hint(wrong, hint):

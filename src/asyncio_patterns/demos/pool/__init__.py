@@ -8,5 +8,5 @@ from .sweep import cost_plot, little_throughput, little_wait, pool_sweep, queue_
 from .watch import COLORS, STAGGERED, borrowers, pool_trace
 
 __all__ = ["COLORS", "COST_MODES", "STAGGERED", "CostRun", "FakeConnection", "FakeService", "HttpConnection",
-           "QueueRun", "borrowers", "connection_costs", "connector_queue", "cost_plot", "little_throughput", "little_wait",
-           "pool_sweep", "pool_trace", "pooled_run", "queue_plot", "sweep_with_real_point"]
+           "QueueRun", "borrowers", "connection_costs", "connector_queue", "cost_plot", "little_throughput",
+           "little_wait", "pool_sweep", "pool_trace", "pooled_run", "queue_plot", "sweep_with_real_point"]
