@@ -40,6 +40,28 @@ class PoolClosed(RuntimeError):
     """Raised by ``acquire()`` on a pool that is closing or closed."""
 
 
+async def _to_the_end(awaitable: Awaitable[object]) -> None:
+    """Await ``awaitable`` until it has ended, even through a cancel of the caller, which is
+    raised afterwards. A close cut half-way would leave a connection neither open nor closed."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.cancelled():  # the close itself was cancelled: the loop is shutting down
+                raise
+            cancelled = error
+            if not task.done():
+                continue  # wait on for the close
+        except Exception:
+            if cancelled is None:
+                raise  # the close's own error
+        break
+    if cancelled is not None:
+        raise cancelled
+
+
 class Pool(Generic[T]):
     """At most ``max_size`` connections, each lent to one task at a time.
 
@@ -84,14 +106,14 @@ class Pool(Generic[T]):
     comes back. If some are still out then, it raises ``TimeoutError``; they are closed when
     they come back.
 
-    *Cancellation never loses a connection.* A cancel that interrupts an awaited
-    ``close(conn)`` (in a block that failed, after a failed check, or in ``close()``) is not
-    swallowed, and the connection is not forgotten: its slot is freed, but the connection
-    stays in the pool's hands with every other one the interrupted ``close()`` had not closed
-    yet, and the next ``close()`` closes them (so ``close(conn)`` must accept a connection
-    whose close was interrupted). After a cancelled ``close()``, or a cancelled
-    ``async with pool:``, call ``await pool.close()`` again. A ``close(conn)`` that raised is
-    not tried again: that connection counts as closed.
+    *Cancellation never leaves a connection open.* A close is never cut short: a cancel that
+    lands while ``close(conn)`` runs (in a block that failed, after a failed check, or in
+    ``close()``) waits for it to return and is raised then, and ``close()`` cancelled half-way
+    closes every idle connection before raising, as a ``TaskGroup`` finishes its tasks before
+    raising. So a cancelled ``async with pool:`` leaves no connection open, and the cancel is
+    late by the closes under way at most. A ``close(conn)`` that raised is not tried again:
+    that connection counts as closed, and ``close()`` raises the first such error once it has
+    closed the rest.
     """
 
     def __init__(self, connect: Callable[[], Awaitable[T]], close: Callable[[T], object], *,
@@ -105,7 +127,6 @@ class Pool(Generic[T]):
         self._idle: list[T] = []  # a stack: the last given back is lent first
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self._size = 0  # connections open or being opened: each holds one of max_size slots
-        self._unclosed: list[T] = []  # connections whose close a cancel interrupted: close() closes them
         self._closing = False
         self._all_back = asyncio.Event()  # set when closing and nothing is borrowed
         self.opened = 0  # connections opened since the pool was made
@@ -116,7 +137,7 @@ class Pool(Generic[T]):
     @property
     def size(self) -> int:
         """Connections counted against ``max_size``: idle, borrowed, being opened or being
-        closed (not those whose close a cancel interrupted: the next ``close()`` closes them)."""
+        closed after a failed block or check (not the idle ones ``close()`` is closing)."""
         return self._size
 
     @property
@@ -243,14 +264,10 @@ class Pool(Generic[T]):
             self._give(_SLOT)  # its place is free whatever the close did
 
     async def _close_one(self, conn: T) -> None:
-        """``close(conn)``; if a cancel interrupts it, keep ``conn`` for ``close()`` to close."""
-        try:
-            closing = self._close(conn)
-            if inspect.isawaitable(closing):
-                await closing
-        except asyncio.CancelledError:
-            self._unclosed.append(conn)
-            raise
+        """``close(conn)``, to its end: a cancel meanwhile is raised once it has returned."""
+        closing = self._close(conn)
+        if inspect.isawaitable(closing):
+            await _to_the_end(closing)
 
     def _note_returns(self) -> None:
         if self._closing and self.in_use == 0:
@@ -259,7 +276,7 @@ class Pool(Generic[T]):
     # -- closing ---------------------------------------------------------------------
 
     async def close(self, *, timeout: float | None = None) -> None:
-        """Close the pool (see the class); safe to call again, e.g. after a timeout or a cancel."""
+        """Close the pool (see the class); safe to call again, e.g. to wait on after its timeout."""
         if timeout is not None:
             timeout = seconds("timeout", timeout)
         self._closing = True
@@ -274,6 +291,12 @@ class Pool(Generic[T]):
                 await self._all_back.wait()
         except TimeoutError:
             still_out = self.in_use
+        except asyncio.CancelledError as cancel:
+            try:
+                await self._close_idle()  # any given back idle meanwhile; then the cancel goes on
+            except Exception as error:
+                cancel.add_note(f"closing an idle connection failed too: {error!r}")
+            raise
         else:
             still_out = 0
         await self._close_idle()  # any given back idle meanwhile (by a waiter cancelled at the hand-over)
@@ -282,12 +305,22 @@ class Pool(Generic[T]):
                                "each is closed when it is given back")
 
     async def _close_idle(self) -> None:
-        """Close the idle connections and those whose close was interrupted."""
-        self._unclosed.extend(self._idle)  # out of the slots, but still in the pool's hands, before any await
-        self._size -= len(self._idle)
-        self._idle.clear()
-        while self._unclosed:
-            await self._close_one(self._unclosed.pop())  # if cancelled, it goes back on the list
+        """Close every idle connection; a cancel or a failed close is raised once all are closed."""
+        idle, self._idle = self._idle, []  # out of the pool before the first await: lent to no one
+        self._size -= len(idle)
+        cancelled: asyncio.CancelledError | None = None
+        failed: Exception | None = None
+        for conn in idle:
+            try:
+                await self._close_one(conn)
+            except asyncio.CancelledError as error:  # raised once the rest are closed, before any failure
+                cancelled = cancelled or error
+            except Exception as error:
+                failed = failed or error
+        if cancelled is not None:
+            raise cancelled
+        if failed is not None:
+            raise failed
 
     async def __aenter__(self) -> Pool[T]:
         return self
