@@ -11,8 +11,8 @@ is suspended at and the asyncio call it waits in, drawn as a tree of who awaits 
 
 On Python 3.14 and later the snapshot is built on ``asyncio.capture_call_graph``, which also
 knows which task awaits which (through ``await task``, ``gather`` and ``TaskGroup``), so the
-tasks are drawn as a tree. On 3.11 to 3.13 it is built on ``Task.get_stack()``, which has no
-such links: the same lines, one per task, with no tree. A file is shown by its name alone
+tasks are drawn as a tree. On 3.11 to 3.13 it is built on ``Task.get_stack()`` and each
+coroutine's ``cr_await``, which know no such links: the same lines, one per task, no tree. A file is shown by its name alone
 (``cell`` for a notebook cell), and the standard library's lines only by the function they
 are in, so a snapshot prints the same on every machine.
 """
@@ -200,7 +200,17 @@ def _stack_314(task: asyncio.Task) -> tuple[list[FrameType], list[asyncio.Future
 
 
 def _stack_311(task: asyncio.Task) -> tuple[list[FrameType], list[asyncio.Future]]:
-    return task.get_stack(), []  # oldest first; 3.11-3.13 keep no record of who awaits a task
+    # Task.get_stack() gives a suspended task's own coroutine frame only; the coroutines it
+    # awaits are followed through cr_await, as capture_call_graph does. 3.11-3.13 keep no
+    # record of who awaits a task.
+    frames = task.get_stack()
+    awaited = getattr(task.get_coro(), "cr_await", None)
+    while awaited is not None:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return frames, []
 
 
 def snapshot(loop: asyncio.AbstractEventLoop | None = None, *,
