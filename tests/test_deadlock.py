@@ -56,5 +56,5 @@ def test_the_result_shows_where_each_task_waited_when_the_cycle_closed():
     for task in waiting.values():
         assert task.waits_in == "Lock.acquire"
         assert task.where().code == "await table[second].acquire()"
-    assert deadlock_demo(locks=3, ordered=True).stuck is None  # nobody waited holding a lock
+    assert deadlock_demo(locks=2, ordered=True).stuck is None  # b→a waits for lock a holding nothing
     assert repr(result).splitlines()[0] == "transfer a→b: timed out after 0.5 s waiting for lock b while holding lock a"
