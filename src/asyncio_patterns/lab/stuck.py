@@ -92,10 +92,18 @@ class StuckTask:
 
     @property
     def waits_in(self) -> str:
-        """The standard-library call it is suspended in ("Lock.acquire"), or ""."""
-        if self.running or not self.stack or not self.stack[-1].stdlib:
+        """The standard-library call it is suspended in, as the code above it called it:
+        "Queue.join" (not the Event.wait inside it), "Lock.acquire" (not a private mixin's
+        __aenter__); "" if it is running or suspended outside the standard library."""
+        calls = []
+        for place in reversed(self.stack):
+            if not place.stdlib:
+                break
+            calls.append(place.function)
+        if self.running or not calls:
             return ""
-        return self.stack[-1].function
+        public = [call for call in reversed(calls) if not call.startswith("_")]
+        return public[0] if public else calls[0]
 
     def describe(self, mine: Callable[[Place], bool] | None = None) -> str:
         """One line: "worker-0 at line 8 of worker() (`await queue.get()`), in Queue.get()"."""
