@@ -94,7 +94,8 @@ class StuckTask:
     def waits_in(self) -> str:
         """The standard-library call it is suspended in, as the code above it called it:
         "Queue.join" (not the Event.wait inside it), "Lock.acquire" (not a private mixin's
-        __aenter__); "" if it is running or suspended outside the standard library."""
+        __aenter__); "" if it is running, suspended outside the standard library, or only in
+        private helpers (contextlib's, around an ``@asynccontextmanager``)."""
         calls = []
         for place in reversed(self.stack):
             if not place.stdlib:
@@ -103,7 +104,7 @@ class StuckTask:
         if self.running or not calls:
             return ""
         public = [call for call in reversed(calls) if not call.startswith("_")]
-        return public[0] if public else calls[0]
+        return public[0] if public else ""  # only private helpers, such as contextlib's: nothing to name
 
     def describe(self, mine: Callable[[Place], bool] | None = None) -> str:
         """One line: "worker-0 at line 8 of worker() (`await queue.get()`), in Queue.get()"."""
