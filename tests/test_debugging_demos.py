@@ -101,3 +101,20 @@ def test_the_programs_are_the_ones_the_outside_view_knows():
     with pytest.raises(ValueError, match="name must be one of"):
         with stuck_program("nope"):
             pass
+
+
+def test_where_pstree_is_refused_one_line_says_so_and_the_task_dump_follows(monkeypatch):
+    import subprocess
+
+    from asyncio_patterns.demos.debugging import outside
+
+    refused = subprocess.CompletedProcess([], 1, "", "Error: The specified process cannot be attached to due to "
+                                                     "insufficient permissions.\n")
+    monkeypatch.setattr(outside, "_tool", lambda *args: refused)
+    monkeypatch.setattr(outside.sys, "version_info", (3, 14, 0))
+    with stuck_program("deadlock") as program:
+        seen = pstree(program)
+    first, *dump = seen.splitlines()
+    assert first == ("python -m asyncio pstree was not allowed to read the process here (see 'Permission "
+                     "requirements' in the Python docs); the program's own task dump instead:")
+    assert len(dump) == 3 and all("Lock.acquire()" in line for line in dump[1:])

@@ -174,3 +174,7 @@ def test_shorten_cuts_paths_to_file_names_and_drops_the_standard_librarys_lines(
 def test_before_314_the_stacks_come_from_get_stack():
     stuck = run_virtual(watch(pipeline(), after=5)).stuck
     assert all(task.awaited_by == () for task in stuck.tasks)
+
+
+def test_shorten_cuts_relative_paths_too():
+    assert shorten('  File "src/pkg/programs.py", line 60, in checksum') == '  File "programs.py", line 60, in checksum'

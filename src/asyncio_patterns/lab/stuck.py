@@ -303,7 +303,7 @@ async def watch(main: Coroutine[Any, Any, Any], *, after: float, name: str = "ma
     return Watched(None, stuck)
 
 
-_PATH = re.compile(r"""(?P<path>(?:[A-Za-z]:)?[/\\][^\s'",:<>()]*[/\\](?P<name>[^\s'",:<>()/\\]+\.py))"""
+_PATH = re.compile(r"""(?P<path>(?:[A-Za-z]:)?[\w.-]*[/\\][^\s'",:<>()]*[/\\](?P<name>[^\s'",:<>()/\\]+\.py))"""
                    r"""(?P<sep>["']?(?::|, line ))(?P<line>\d+)""")
 
 

@@ -97,14 +97,16 @@ def pstree(program: Program) -> str:
 
 def stack_dump(program: Program) -> str:
     """``python -m profiling.sampling dump PID`` (Python 3.15+): the stack of the program's main
-    thread, the line it is running now included; one line where that is not available."""
+    thread, the line it is running now included, without the standard library's entries; one
+    line where that is not available."""
     if sys.version_info < (3, 15):
         return (f"python -m profiling.sampling needs Python 3.15 or later (this is "
                 f"{sys.version_info.major}.{sys.version_info.minor})")
     done = _tool("-m", "profiling.sampling", "dump", str(program.pid))
     if done.returncode != 0:
         return f"python -m profiling.sampling dump could not read the process: {(done.stderr or done.stdout).strip()[:200]}"
-    return re.sub(r"PID \d+, thread \d+", "PID, thread", shorten(done.stdout)).rstrip()
+    text = _STDLIB_ENTRY.sub("", shorten(done.stdout))  # the standard library's entries left out
+    return re.sub(r"PID \d+, thread \d+", "PID, thread", text).rstrip()
 
 
 def task_dump(program: Program) -> str:
