@@ -178,3 +178,13 @@ def test_before_314_the_stacks_come_from_get_stack():
 
 def test_shorten_cuts_relative_paths_too():
     assert shorten('  File "src/pkg/programs.py", line 60, in checksum') == '  File "programs.py", line 60, in checksum'
+
+
+def test_drawing_the_tree_indexes_who_awaits_whom_once_not_once_per_task(monkeypatch):
+    # Looking the children up task by task made a dump of 10,000 tasks take seconds.
+    stuck = run_virtual(watch(pipeline(), after=5)).stuck
+    calls = []
+    index = Snapshot._children
+    monkeypatch.setattr(Snapshot, "_children", lambda self: calls.append(1) or index(self))
+    str(stuck)
+    assert len(calls) == 1

@@ -20,6 +20,7 @@ are in, so a snapshot prints the same on every machine.
 from __future__ import annotations
 
 import asyncio
+import functools
 import linecache
 import re
 import sys
@@ -40,6 +41,7 @@ _STDLIB = tuple(str(Path(sysconfig.get_paths()[key]).resolve()) + "/" for key in
 _CELL = re.compile(r"ipykernel_\d+[/\\]\d+\.py$")  # where IPython stores the code of a notebook cell
 
 
+@functools.lru_cache(maxsize=4096)
 def _in_stdlib(file: str) -> bool:
     try:
         resolved = str(Path(file).resolve())
@@ -141,7 +143,14 @@ class Snapshot:
     linked: bool  # who awaits whom is known (Python 3.14+): drawn as a tree
 
     def children(self, index: int) -> list[int]:
-        return [i for i, task in enumerate(self.tasks) if index in task.awaited_by]
+        return self._children().get(index, [])
+
+    def _children(self) -> dict[int, list[int]]:
+        kids: dict[int, list[int]] = {}
+        for i, task in enumerate(self.tasks):
+            for parent in task.awaited_by:
+                kids.setdefault(parent, []).append(i)
+        return kids
 
     def roots(self) -> list[int]:
         pending = range(len(self.tasks))
@@ -151,13 +160,14 @@ class Snapshot:
         """(index, tree prefix) for every task, top to bottom, awaiters above what they await."""
         rows: list[tuple[int, str]] = []
         seen: set[int] = set()
+        children = self._children()
 
         def visit(i: int, prefix: str, branch: str) -> None:
             rows.append((i, prefix + branch))
             if i in seen:  # awaited by two tasks: drawn under each, its children once
                 return
             seen.add(i)
-            kids = self.children(i)
+            kids = children.get(i, [])
             for n, kid in enumerate(kids):
                 last = n == len(kids) - 1
                 inner = prefix + ("" if not branch else "    " if branch.startswith("└") else "│   ")
