@@ -118,3 +118,19 @@ def test_where_pstree_is_refused_one_line_says_so_and_the_task_dump_follows(monk
     assert first == ("python -m asyncio pstree was not allowed to read the process here (see 'Permission "
                      "requirements' in the Python docs); the program's own task dump instead:")
     assert len(dump) == 3 and all("Lock.acquire()" in line for line in dump[1:])
+
+
+def test_a_snapshots_cost_is_measured_per_number_of_tasks():
+    from asyncio_patterns.demos.debugging.cost import snapshot_cost
+
+    cost = snapshot_cost((5, 50), repeat=2)
+    assert cost.tasks == (5, 50) and len(cost.seconds) == 2 and all(s > 0 for s in cost.seconds)
+    assert cost.per_task == cost.seconds[-1] / 50
+    assert repr(cost).splitlines()[0].startswith("5 tasks: ") and repr(cost).endswith(" ms of real time")
+    ax = cost.plot(title="t")
+    assert [line.get_label() for line in ax.get_lines()] == ["measured", "in proportion to the tasks"]
+    for bad, message in [((0,), "tasks must be a whole number >= 1, got 0"), ((), "at least one")]:
+        with pytest.raises(ValueError, match=message):
+            snapshot_cost(bad)
+    with pytest.raises(ValueError, match="repeat must be a whole number >= 1, got 0"):
+        snapshot_cost((5,), repeat=0)
