@@ -131,15 +131,15 @@ def _where(frame: types.FrameType | None) -> str:
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
-def _await_site(coro: Any) -> types.FrameType | None:
-    """The innermost frame of the chain of awaits ``coro`` is suspended in, outside asyncio."""
-    found = None
+def _await_site(coro: Any) -> str:
+    """Where the chain of awaits ``coro`` is suspended in, innermost first, asyncio's own frames left out."""
+    frames = []
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None and not frame.f_code.co_filename.startswith(_SKIP):
-            found = frame
+            frames.append(frame)
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return found
+    return " < ".join(_where(frame) for frame in reversed(frames)) or "?"
 
 
 class Probe:
@@ -192,7 +192,7 @@ class Probe:
         self.suspensions += 1
         if self.fault == ("cancel", index):
             self.injected = Moment("cancel", index, asyncio.get_running_loop().time(),
-                                   _where(_await_site(inner)), self.seed)
+                                   _await_site(inner), self.seed)
             asyncio.current_task().cancel()  # lands at the await being entered now
 
     def dependency(self, function: Callable[..., Any], *, name: str | None = None) -> Callable[..., Any]:
@@ -241,7 +241,8 @@ async def _run(scenario: Scenario[T], probe: Probe) -> list[str]:
         for task in left:
             task.cancel()
         await asyncio.wait(left, timeout=60)
-    gc.collect()  # a future dropped with its exception unread reports it when collected
+    gc.collect(1)  # a future dropped with its exception unread reports it when collected (the young
+    # generations hold what this run made; a full collection costs ten times the run)
     await asyncio.sleep(0)
     broken.extend(f"never retrieved: {message}" for message in sorted(set(unretrieved)))
     return broken
