@@ -24,9 +24,10 @@ target there (kind ``"cancel"``), or makes that dependency call raise :class:`In
 found once is found again: a :class:`Failure` names it by kind, number and seed (replay
 it with :func:`replay`), and says when (virtual time) and where (file, line, function).
 
-Besides the scenario's own check, every run is held to four promises of its own: the
+Besides the scenario's own check, every run is held to the promises of its own: the
 scenario returns (it raises nothing, and does not deadlock or run past ``limit`` virtual
-seconds), no task is left running when it returns, and no exception goes unretrieved.
+seconds), no task is left running when it returns, no exception goes unretrieved and no
+coroutine is dropped without being awaited.
 
 With ``seeds=range(n)``, every run is repeated under ``n`` orders of the callbacks that are
 ready at the same virtual instant (:func:`~asyncio_patterns.lab.clock.run_virtual`'s
@@ -43,6 +44,7 @@ import inspect
 import os
 import time
 import types
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -250,10 +252,14 @@ async def _run(scenario: Scenario[T], probe: Probe) -> list[str]:
 
 def _attempt(scenario: Scenario[T], fault: tuple[str, int] | None, seed: int | None) -> tuple[Probe, list[str]]:
     probe = Probe(fault, seed)
-    try:
-        broken = run_virtual(_run(scenario, probe), seed=seed)
-    except Deadlock as deadlock:
-        broken = [str(deadlock)]
+    with warnings.catch_warnings(record=True) as warned:  # a coroutine made and dropped unawaited
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            broken = run_virtual(_run(scenario, probe), seed=seed)
+        except Deadlock as deadlock:
+            broken = [str(deadlock)]
+        gc.collect(1)  # what the run dropped, with its loop: the warning belongs to this run
+    broken.extend(sorted({str(w.message) for w in warned if "never awaited" in str(w.message)}))
     return probe, broken
 
 
