@@ -243,14 +243,38 @@ async def _run(scenario: Scenario[T], probe: Probe) -> list[str]:
         for task in left:
             task.cancel()
         await asyncio.wait(left, timeout=60)
-    gc.collect(1)  # a future dropped with its exception unread reports it when collected (the young
-    # generations hold what this run made; a full collection costs ten times the run)
+    gc.collect()  # a future dropped with its exception unread reports it when collected
     await asyncio.sleep(0)
     broken.extend(f"never retrieved: {message}" for message in sorted(set(unretrieved)))
     return broken
 
 
+@contextlib.contextmanager
+def _older_objects_frozen():
+    """Leave the objects that existed before the runs out of their garbage collections, which
+    then look only at what the runs made: a full collection of a big process costs ten runs."""
+    global _frozen
+    _frozen += 1
+    if _frozen == 1:
+        gc.collect()
+        gc.freeze()
+    try:
+        yield
+    finally:
+        _frozen -= 1
+        if _frozen == 0:
+            gc.unfreeze()
+
+
+_frozen = 0
+
+
 def _attempt(scenario: Scenario[T], fault: tuple[str, int] | None, seed: int | None) -> tuple[Probe, list[str]]:
+    with _older_objects_frozen():
+        return _attempt_once(scenario, fault, seed)
+
+
+def _attempt_once(scenario: Scenario[T], fault: tuple[str, int] | None, seed: int | None) -> tuple[Probe, list[str]]:
     probe = Probe(fault, seed)
     with warnings.catch_warnings(record=True) as warned:  # a coroutine made and dropped unawaited
         warnings.simplefilter("always", RuntimeWarning)
@@ -258,7 +282,7 @@ def _attempt(scenario: Scenario[T], fault: tuple[str, int] | None, seed: int | N
             broken = run_virtual(_run(scenario, probe), seed=seed)
         except Deadlock as deadlock:
             broken = [str(deadlock)]
-        gc.collect(1)  # what the run dropped, with its loop: the warning belongs to this run
+        gc.collect()  # what the run dropped, with its loop: the warning belongs to this run
     broken.extend(sorted({str(w.message) for w in warned if "never awaited" in str(w.message)}))
     return probe, broken
 
@@ -284,6 +308,13 @@ def explore(scenario: Scenario[T], *, seeds: Sequence[int | None] = (None,),
             raise ValueError(f"kinds must be among {', '.join(map(repr, KINDS))}, got {kind!r}")
     report = Report(scenario.name)
     began = time.perf_counter()
+    with _older_objects_frozen():
+        _explore(scenario, seeds, kinds, report)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _explore(scenario: Scenario[T], seeds: Sequence[int | None], kinds: Sequence[str], report: Report) -> None:
     for seed in seeds:
         counted, broken = _attempt(scenario, None, seed)
         report.runs += 1
@@ -297,5 +328,3 @@ def explore(scenario: Scenario[T], *, seeds: Sequence[int | None] = (None,),
                 report.moments += 1
                 if failure is not None:
                     report.failures.append(failure)
-    report.seconds = time.perf_counter() - began
-    return report
