@@ -101,7 +101,57 @@ class BucketWithoutALimit:
         await asyncio.sleep(0)
 
 
+async def hedged_that_leaves_the_loser(request, *, after):
+    first = asyncio.ensure_future(request())
+    done, _ = await asyncio.wait([first], timeout=after)
+    if not done:
+        second = asyncio.ensure_future(request())
+        done, _ = await asyncio.wait([first, second], return_when=asyncio.FIRST_COMPLETED)
+    return done.pop().result()  # the mistake: the other copy runs on
+
+
+async def bounded_map_that_forgets_its_calls(func, items, *, concurrency):
+    from asyncio_patterns.patterns import ItemResult
+    items = list(items)
+    tasks = [asyncio.ensure_future(func(item)) for item in items]  # all at once, and never cancelled
+    for index, task in enumerate(tasks):
+        yield ItemResult(index, items[index], value=await task)
+
+
+class BreakerThatKeepsACancelledTrial:
+    """Opens on a failure; after reset_timeout lets one trial through, whose slot a cancel never frees."""
+
+    def __init__(self, *, failure_threshold, reset_timeout, failures):
+        from asyncio_patterns.patterns import BreakerStats
+        self.stats, self.reset_timeout, self.failures = BreakerStats(), reset_timeout, failures
+        self.opened_at, self.trial = None, False
+
+    async def call(self, function):
+        self.stats.calls += 1
+        now = asyncio.get_running_loop().time()
+        if self.opened_at is not None:
+            if now - self.opened_at < self.reset_timeout or self.trial:
+                self.stats.rejected += 1
+                raise module.CircuitOpen("mutant", None)
+            self.trial = True
+        try:
+            result = await function()
+        except self.failures:
+            self.stats.failed += 1
+            self.opened_at, self.trial = asyncio.get_running_loop().time(), False
+            raise
+        except BaseException:
+            self.stats.ignored += 1  # the mistake: the trial slot stays taken
+            raise
+        self.stats.succeeded += 1
+        self.opened_at, self.trial = None, False
+        return result
+
+
 @pytest.mark.parametrize("scenario, name, broken, expected", [
+    ("hedged", "hedged", hedged_that_leaves_the_loser, "left running"),
+    ("bounded_map", "bounded_map", bounded_map_that_forgets_its_calls, "left running"),
+    ("CircuitBreaker", "CircuitBreaker", BreakerThatKeepsACancelledTrial, "the trial slot was never freed"),
     ("locked", "locked", locked_without_finally, "the lock is still held after every task ended"),
     ("retry (succeeds at call 3)", "retry", retry_that_retries_a_cancel, "a call was made after the cancel"),
     ("BoundedBuffer (get tried)", "BoundedBuffer", BufferThatDropsOnCancel, "put and never got"),
