@@ -60,6 +60,23 @@ def test_shuffled_ties_find_lesson_04s_lost_update_first_and_only_under_some_ord
     assert explore(shapes.race_scenario(lock=True), seeds=seeds).ok
 
 
+def test_lesson_04s_own_race_demo_is_the_first_thing_found_and_its_result_depends_on_the_order():
+    from asyncio_patterns.demos.lock.race import _race
+
+    def race(use_lock):
+        async def run(probe):
+            return await _race(2, use_lock, 0.01, 0.01)  # the second arrives as the first writes
+        return Scenario("race_demo", run, lambda result: [f"{result.lost} update(s) lost"] if result.lost else [])
+
+    seeds = [None, *range(10)]
+    report = explore(race(False), seeds=seeds)
+    assert report.failures[0] == replay(race(False), seed=None)
+    assert report.failures[0].broken == ("1 update(s) lost",)
+    lost = {failure.seed for failure in report.failures}
+    assert None in lost and 0 < len(lost) < len(seeds)  # some orders of the tie keep every update
+    assert explore(race(True), seeds=seeds).ok
+
+
 # -- the promises every run is held to ------------------------------------------------------
 
 def scenario(run, check=lambda state: (), **options):
