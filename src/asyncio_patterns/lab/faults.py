@@ -56,7 +56,7 @@ __all__ = ["Failure", "InjectedError", "Moment", "Probe", "Report", "Scenario", 
 T = TypeVar("T")
 
 KINDS = ("cancel", "raise")
-_SKIP = (os.path.dirname(asyncio.__file__), contextlib.__file__, __file__)  # not where an await is written
+_SKIP = (os.path.dirname(asyncio.__file__) + os.sep, contextlib.__file__, __file__)  # not where an await is written
 
 
 class InjectedError(Exception):
@@ -159,7 +159,8 @@ class Probe:
 
         Returns its result, or the exception the fault caused (a ``CancelledError`` or an
         :class:`InjectedError`), so the scenario goes on to clean up and return its state.
-        Any other exception is raised."""
+        Any other exception is raised. Called more than once, the awaits of each target are
+        counted on from the last."""
         task = asyncio.ensure_future(self._watch(awaitable))
         try:
             return await task
