@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from dataclasses import dataclass, field
 
-from ...lab.faults import Probe, Scenario
+from ...lab.faults import InjectedError, Probe, Scenario
 from ...patterns import (BoundedBuffer, CircuitBreaker, CircuitOpen, Pool, PoolClosed, RetryError, TokenBucket,
                          WorkerPool, bounded_map, gather_with_timeouts, hedged, locked, retry)
 
@@ -240,7 +239,8 @@ def _hedged() -> Scenario:
             await asyncio.sleep(latency)
             return latency
 
-        return await probe.target(_catch(hedged(probe.dependency(request, name="request"), after=0.1), InjectedErrorTypes))
+        # a copy that fails first passes its error on: that is hedged's promise, not a broken one
+        return await probe.target(_catch(hedged(probe.dependency(request, name="request"), after=0.1), InjectedError))
 
     return Scenario("hedged", run)
 
@@ -382,8 +382,6 @@ def _locked() -> Scenario:
 
     return Scenario("locked", run, check)
 
-
-InjectedErrorTypes = (Exception,)  # hedged passes the failing copy's error on: that is its promise
 
 SCENARIOS = {
     "WorkerPool": [_worker_pool(0.5), _worker_pool(5.0)],

@@ -117,7 +117,7 @@ async def test_retry_waits_its_backoff_then_gives_up():
     began = asyncio.get_running_loop().time()
     with pytest.raises(RetryError):
         await refused()                      # waits 0.25 s, then 0.5 s: 0.75 s
-    assert calls == pytest.approx([0.0, 0.25, 0.75], abs=0.1)
+    assert calls == pytest.approx([0.0, 0.25, 0.75], abs=0.2)
 
 
 async def test_a_slow_request_is_hedged():
@@ -130,7 +130,7 @@ async def test_a_slow_request_is_hedged():
 
     began = asyncio.get_running_loop().time()
     assert await hedged(request, after=0.15) == 0.1       # the copy sent at 0.15 s wins at 0.25 s
-    assert elapsed_since(began) == pytest.approx(0.25, abs=0.1)
+    assert elapsed_since(began) == pytest.approx(0.25, abs=0.2)
 
 
 async def test_a_batch_ends_at_its_time_limit():
@@ -141,7 +141,7 @@ async def test_a_batch_ends_at_its_time_limit():
     began = asyncio.get_running_loop().time()
     answers = await gather_with_timeouts([work(0.1), work(5.0), work(0.3)], 0.5)
     assert answers == [0.1, TimedOut(0.5), 0.3]
-    assert elapsed_since(began) == pytest.approx(0.5, abs=0.1)
+    assert elapsed_since(began) == pytest.approx(0.5, abs=0.2)
 '''
 
 VIRTUAL_CONFTEST = '''
