@@ -330,10 +330,15 @@ def _token_bucket() -> Scenario:
             await bucket.acquire()
             starts.append(loop.time())
 
+        async def operations(n: int) -> None:
+            for _ in range(n):
+                await operation()
+
         async with asyncio.TaskGroup() as group:
             for _ in range(3):
                 group.create_task(operation())
-            await probe.target(operation())
+            await asyncio.sleep(0)  # they take the burst, and the third waits for a token
+            await probe.target(operations(3))  # waits behind it, then for each of its own
             for _ in range(2):
                 group.create_task(operation())
         return starts
