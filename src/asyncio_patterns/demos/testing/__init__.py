@@ -2,6 +2,6 @@
 every pattern's promise as a scenario (``scenarios``, also the bench's table 6), and a pytest
 suite run from a notebook on three clocks (``suite``)."""
 
-from .shapes import SCENARIOS, Connection, Connections, Workers, counter_race
+from .shapes import SHAPES, Connection, Connections, Workers, counter_race
 
-__all__ = ["SCENARIOS", "Connection", "Connections", "Workers", "counter_race"]
+__all__ = ["SHAPES", "Connection", "Connections", "Workers", "counter_race"]

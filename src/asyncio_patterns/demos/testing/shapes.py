@@ -12,7 +12,7 @@ Each is a few lines of the real pattern's stop or close path, small enough to re
 - :func:`counter_race` (lesson 04's lost update): read, await, write back, with the next
   task's read due at the same instant as the previous task's write.
 
-The scenarios that drive them (:data:`SCENARIOS`) are what lesson 13 gives the fault harness.
+The scenarios that drive them (:data:`SHAPES`, by name) are what lesson 13 gives the fault harness.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 from ...lab.faults import Probe, Scenario
 
-__all__ = ["Connection", "Connections", "SCENARIOS", "Workers", "counter_race"]
+__all__ = ["SHAPES", "Connection", "Connections", "Workers", "connections_scenario", "counter_race", "race_scenario",
+           "workers_scenario"]
 
 
 class Workers:
@@ -193,6 +194,6 @@ def race_scenario(*, lock: bool = False) -> Scenario[int]:
     return Scenario("counter_race" + (" (lock)" if lock else ""), run, check)
 
 
-SCENARIOS = {
+SHAPES = {
     "workers": workers_scenario, "connections": connections_scenario, "race": race_scenario,
 }
