@@ -74,7 +74,7 @@ async def gather_with_timeouts(awaitables: Iterable[Awaitable[T]], timeout: floa
     (in an ``ExceptionGroup``, as ``asyncio.TaskGroup`` does). Cancelling the caller
     cancels every request and waits for them to stop, even if the caller is cancelled
     again meanwhile, before the ``CancelledError`` goes on: when this returns or raises,
-    nothing it started is still running.
+    nothing it started is still running, and a coroutine it never got to start is closed.
     """
     awaitables = list(awaitables)
     try:
@@ -82,8 +82,11 @@ async def gather_with_timeouts(awaitables: Iterable[Awaitable[T]], timeout: floa
     except ValueError:
         _close(awaitables)
         raise
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(result_or_timeout(a, timeout)) for a in awaitables]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(result_or_timeout(a, timeout)) for a in awaitables]
+    finally:  # a task cancelled before its first step never awaited its coroutine: close it
+        _close(a for a in awaitables if inspect.iscoroutine(a) and inspect.getcoroutinestate(a) == inspect.CORO_CREATED)
     return [task.result() for task in tasks]
 
 
