@@ -45,3 +45,16 @@ def test_without_a_timeout_the_virtual_clock_reports_the_deadlock():
 def test_bad_knobs_get_a_clear_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
         deadlock_demo(**kwargs)
+
+
+def test_the_result_shows_where_each_task_waited_when_the_cycle_closed():
+    result = deadlock_demo(locks=3)
+    stuck = result.stuck
+    assert stuck.time == pytest.approx(0.01)  # when the last transfer began to wait, before any timeout
+    waiting = {task.name: task for task in stuck.tasks if task.name.startswith("transfer")}
+    assert sorted(waiting) == ["transfer a→b", "transfer b→c", "transfer c→a"]
+    for task in waiting.values():
+        assert task.waits_in == "Lock.acquire"
+        assert task.where().code == "await table[second].acquire()"
+    assert deadlock_demo(locks=2, ordered=True).stuck is None  # b→a waits for lock a holding nothing
+    assert repr(result).splitlines()[0] == "transfer a→b: timed out after 0.5 s waiting for lock b while holding lock a"

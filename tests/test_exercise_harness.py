@@ -4,6 +4,7 @@ for tasks left running and for seeds."""
 import asyncio
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,30 @@ def test_tasks_left_running_are_told_apart_by_whether_they_were_cancelled():
 
 def test_a_seed_is_named_with_the_call_that_replays_it():
     assert replay("check_bank", "Bank", 3) == "(seed 3; check_bank(Bank, seed=3) replays this round)"
+
+
+def test_a_run_that_did_not_finish_says_where_the_learners_tasks_were_waiting():
+    async def waits_for_a_signal():
+        signal = asyncio.Event()
+        await signal.wait()  # nobody sets it
+
+    async def sleeps_too_long():
+        await asyncio.sleep(10_000)  # longer than the limit
+
+    async def blocks():
+        await asyncio.sleep(1)
+        time.sleep(0.5)  # holds the loop's thread
+
+    def line(text):
+        return next(i for i, source in enumerate(Path(__file__).read_text().splitlines(), 1) if text in source)
+
+    deadlock = run_guarded(waits_for_a_signal())
+    assert deadlock.stuck == (f"waits_for_a_signal() at line {line('nobody sets it')} "
+                              "(`await signal.wait()  # nobody sets it`), in Event.wait()")
+    assert deadlock.unfinished(deadlock="Was it set?").endswith(f"Was it set? Where the tasks were: {deadlock.stuck}.")
+    timeout = run_guarded(sleeps_too_long(), virtual_limit=60)
+    assert timeout.stuck.startswith(f"sleeps_too_long() at line {line('longer than the limit')} ")
+    hung = run_guarded(blocks(), real_limit=0.2)
+    assert hung.status is Status.HUNG
+    assert hung.stuck == f"blocks() at line {line('holds the loop')} (`time.sleep(0.5)  # holds the loop's thread`), running"
+    assert run_guarded(waits_for_a_signal()).stuck == deadlock.stuck  # the same words every run

@@ -11,8 +11,12 @@ from asyncio_patterns.exercises.pool import check_pool
 
 
 def answer(*, shared_state=False, limit=True, reuse=True, on_error="close", release_on_connect_failure=True,
-           close_idle=True, use_timeout=True):
-    """A ConnectionPool that keeps every rule except the ones switched off."""
+           close_idle=True, timeout_covers="getting", release="finally", catch=BaseException):
+    """A ConnectionPool that keeps every rule except the ones switched off.
+
+    ``timeout_covers``: "getting" (the slot and the connect), "everything" (the block too),
+    "connect" (not the wait for a slot), "wait" (not the connect) or "nothing". ``release``: the slot is released in
+    "finally", or only "after success". ``catch``: what the block's error handler catches."""
     class ConnectionPool:
         def __init__(self, connect, close, max_size):
             self.connect, self.close_connection = connect, close
@@ -21,19 +25,30 @@ def answer(*, shared_state=False, limit=True, reuse=True, on_error="close", rele
 
         @contextlib.asynccontextmanager
         async def acquire(self, timeout=None):
-            async with asyncio.timeout(timeout if use_timeout else None):
+            if timeout_covers == "everything":
+                async with asyncio.timeout(timeout):
+                    async with self._get(None) as conn:
+                        yield conn
+            else:
+                async with self._get(timeout) as conn:
+                    yield conn
+
+        @contextlib.asynccontextmanager
+        async def _get(self, timeout):
+            async with asyncio.timeout(timeout if timeout_covers in ("getting", "everything", "wait") else None):
                 await self.slots.acquire()
-                try:
+            try:
+                async with asyncio.timeout(timeout if timeout_covers not in ("nothing", "wait") else None):
                     conn = self.idle.pop() if self.idle and reuse else await self.connect()
-                except BaseException:
-                    if release_on_connect_failure:
-                        self.slots.release()
-                    raise
+            except BaseException:
+                if release_on_connect_failure:
+                    self.slots.release()
+                raise
             if shared_state:
                 self.current = conn
             try:
                 yield conn
-            except BaseException:
+            except catch:
                 if on_error == "close":
                     await self.close_connection(self.current if shared_state else conn)
                 elif on_error == "reuse":
@@ -41,14 +56,50 @@ def answer(*, shared_state=False, limit=True, reuse=True, on_error="close", rele
                 raise  # on_error == "drop": neither closed nor given back
             else:
                 self.idle.append(self.current if shared_state else conn)
+                if release == "after success":
+                    self.slots.release()
             finally:
-                self.slots.release()
+                if release == "finally":
+                    self.slots.release()
 
         async def close(self):
             while close_idle and self.idle:
                 await self.close_connection(self.idle.pop())
 
     return ConnectionPool
+
+
+class WholeBlockTimeout:
+    """The exercise's reference, with `asyncio.timeout(timeout)` around the whole acquire,
+    `yield` included: the limit meant for getting a connection cuts the borrower's work off."""
+
+    def __init__(self, connect, close, max_size):
+        self.connect, self.close_connection = connect, close
+        self.slots = asyncio.Semaphore(max_size)
+        self.idle = []
+
+    @contextlib.asynccontextmanager
+    async def acquire(self, timeout=None):
+        async with asyncio.timeout(timeout):
+            await self.slots.acquire()
+            try:
+                conn = self.idle.pop() if self.idle else await self.connect()
+            except BaseException:
+                self.slots.release()
+                raise
+            try:
+                yield conn
+            except BaseException:
+                await self.close_connection(conn)
+                raise
+            else:
+                self.idle.append(conn)
+            finally:
+                self.slots.release()
+
+    async def close(self):
+        while self.idle:
+            await self.close_connection(self.idle.pop())
 
 
 class Tutorial:
@@ -150,10 +201,18 @@ def test_correct_answers_pass(ConnectionPool):
     (answer(on_error="drop"), "never closed"),
     (answer(release_on_connect_failure=False), "lost the slot"),
     (answer(close_idle=False), "still open"),
-    (answer(use_timeout=False), "got a connection"),
+    (answer(timeout_covers="nothing"), "got a connection"),
+    (answer(timeout_covers="connect"), "must cover the wait for a free slot as well as connect()"),
+    (answer(timeout_covers="wait"), "must cover opening a connection as well as waiting for one"),
+    (answer(timeout_covers="everything"), "End `async with asyncio.timeout(timeout):` before `yield conn`"),
+    (WholeBlockTimeout, "End `async with asyncio.timeout(timeout):` before `yield conn`"),
+    (answer(release="after success"), "in a `finally:` around `yield conn`"),
+    (answer(catch=Exception), "Catch BaseException around `yield conn`"),
     (ForgetsTheHandOver, "handed to it, and the connection was lost"),
 ], ids=["tutorial", "shared-state", "no-limit", "no-reuse", "reuses-broken", "drops-unclosed",
-        "leaks-slot-on-timeout", "close-leaves-idle", "no-timeout", "forgets-hand-over"])
+        "leaks-slot-on-timeout", "close-leaves-idle", "no-timeout", "no-timeout-on-the-wait", "no-timeout-on-connect",
+        "timeout-over-the-block", "timeout-over-the-block-reference", "slot-freed-on-success-only",
+        "catches-exception-only", "forgets-hand-over"])
 def test_wrong_answers_get_a_hint(wrong, hint):
     verdict = check_pool(wrong)
     assert not verdict.passed

@@ -1,6 +1,8 @@
 """The fetch_all checker: the reference passes; each realistic wrong answer gets its own hint."""
 
 import asyncio
+import json
+from pathlib import Path
 
 from asyncio_patterns import TimedOut, gather_with_timeouts
 from asyncio_patterns.exercises.timeouts import check_fetch_all
@@ -80,6 +82,17 @@ async def as_completed_order(fetch, keys, timeout):
     return [await f for f in asyncio.as_completed([one(key) for key in keys])]
 
 
+async def errors_in_place(fetch, keys, timeout):
+    async def one(key):
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                return await fetch(key)
+        except TimeoutError as error:
+            return TimedOut(timeout) if deadline.expired() else error
+    return await asyncio.gather(*(one(key) for key in keys))
+
+
 def verdict(answer, **options):
     result = check_fetch_all(answer, **options)
     return result.passed, result.message
@@ -116,6 +129,18 @@ def test_none_as_the_marker_is_ambiguous():
 def test_a_fetchs_own_timeout_error_is_not_the_deadline():
     passed, message = verdict(catches_every_timeout_error)
     assert not passed and "deadline.expired()" in message and "seed 4" in message
+
+
+def test_an_error_kept_in_its_entry_does_not_reach_the_caller():
+    passed, message = verdict(errors_in_place)
+    assert not passed and "must reach the caller" in message and "`raise` every other error" in message
+
+
+def test_the_exercise_text_requires_what_the_checker_requires():
+    cells = json.loads((Path(__file__).parent.parent / "notebooks" / "07_timeouts.ipynb").read_text())["cells"]
+    text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    exercise = text[text.index("## Exercise"):text.index("## Key takeaways")]
+    assert "must reach the caller" in exercise and "may propagate" not in exercise
 
 
 def test_stragglers_left_running_are_caught():

@@ -43,6 +43,8 @@ def test_help_names_every_option():
     (["--drain", "-1"], "argument --drain: must be >= 0, got -1"),
     (["--work", "soon"], "argument --work: expected a number, got 'soon'"),
     (["--wrokers", "2"], "unrecognized arguments: --wrokers 2"),
+    (["--work", "inf"], "argument --work: must be a finite number >= 0, got inf"),
+    (["--interval", "inf"], "argument --interval: must be a finite number >= 0, got inf"),
 ])
 def test_bad_options_are_one_line_and_exit_status_2(argv, message):
     result = run([*FAST, *argv])
@@ -134,3 +136,48 @@ def test_the_virtual_replica_matches_theory_for_every_deadline():
         assert (report["completed"], report["handed_back"], report["cancelled"]) == (
             theory["completed"], theory["handed_back"], theory["cancelled"])
         assert report["shutdown_seconds"] == pytest.approx(theory["shutdown_seconds"], abs=1e-3)
+
+
+def test_an_infinite_drain_is_a_drain_without_a_limit():
+    result = run([*FAST, "--jobs", "2", "--work", "0.01", "--drain", "inf"])
+    assert result.returncode == 0 and json.loads(result.stdout.splitlines()[-1])["completed"] == 2
+    assert "inf for no limit" in run([*FAST, "--help"]).stdout
+
+
+# The service as FAST starts it (with Python's own SIGINT handler, even when the tests run with
+# SIGINT ignored), but sending itself SIGTERM (or SIGINT) while main() builds its parser: after
+# main() has begun, before the signal handlers are installed.
+EARLY = [sys.executable, "-c",
+         "import os, signal, sys, types; signal.signal(signal.SIGINT, signal.default_int_handler); package = types.ModuleType('asyncio_patterns'); "
+         "package.__path__ = [sys.argv.pop(1)]; sys.modules['asyncio_patterns'] = package; "
+         "from asyncio_patterns.demos.shutdown import jobservice; parser = jobservice._parser; "
+         "signum = signal.Signals[sys.argv.pop(1)]; "
+         "jobservice._parser = lambda: (os.kill(os.getpid(), signum), parser())[1]; "
+         "sys.exit(jobservice.main(sys.argv[1:]))", str(SRC)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_before_the_handlers_are_in_place_still_ends_with_the_report(signum):
+    result = run([*EARLY, signum.name, "--jobs", "4", "--work", "0.01"])
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["signals"] == [signum.name] and report["accepted"] == 4
+    assert report["completed"] + report["handed_back"] == 4
+
+
+def test_the_timeline_labels_each_job_so_back_to_back_jobs_read_as_two():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from asyncio_patterns.demos.shutdown.phases import job_timeline
+
+    virtual = replay(Config(), 0.41)
+    fig, ax = plt.subplots()
+    job_timeline(virtual.lines, ax=ax, title="t")
+    labels = sorted((round(text.get_position()[0], 3), text.get_text()) for text in ax.texts)
+    plt.close(fig)
+    # worker-0 runs job-0 from 0 to 0.4 s and job-3 from 0.4 to 0.8 s: one bar each, labelled
+    assert labels[:6] == [(0.2, "0"), (0.2, "1"), (0.2, "2"), (0.6, "3"), (0.6, "4"), (0.6, "5")]
+    assert len(labels) == 9 and len([s for s in virtual.trace.spans if s.lane == "worker-0"]) == 3

@@ -255,7 +255,7 @@ def test_close_with_a_timeout_says_how_many_are_still_borrowed():
                 await conn.query(10.0)
 
         task = asyncio.create_task(borrower())
-        await asyncio.sleep(0)
+        await asyncio.sleep(1.0)  # it is inside its block now
         with pytest.raises(TimeoutError, match=r"1 connection\(s\) still borrowed after 1 s"):
             await pool.close(timeout=1.0)
         await task

@@ -29,14 +29,30 @@ def test_the_traced_loop_draws_waits_connects_and_uses_and_measures_the_same():
 
 
 @pytest.mark.parametrize(("knobs", "title"), [
-    ({}, "A pool of 4, 16 clients: the median acquire waits 60 ms (theory 60); 197.5 requests/s (Little's law 200)"),
-    ({"size": 1}, "A pool of 1, 16 clients: the median acquire waits 300 ms (theory 300); 49.8 requests/s (Little's law 50)"),
-    ({"size": 16}, "A pool of 16, 16 clients: the median acquire waits 0 ms (theory 0); 761.9 requests/s (Little's law 800)"),
+    ({}, "A pool of 4, 16 clients: acquires wait 60 ms on average (theory 60); 197.5 requests/s (Little's law 200)"),
+    ({"size": 1}, "A pool of 1, 16 clients: acquires wait 298 ms on average (theory 300); 49.8 requests/s "
+                  "(Little's law 50)"),
+    ({"size": 16}, "A pool of 16, 16 clients: acquires wait 1 ms on average (theory 0); 761.9 requests/s "
+                   "(Little's law 800)"),
+    # Little's law gives the mean: at 12 most acquires wait nothing (the median is 0 ms), a third wait 20 ms
+    ({"size": 12}, "A pool of 12, 16 clients: acquires wait 6 ms on average (theory 7); 516.1 requests/s "
+                   "(Little's law 600)"),
     ({"size": 1, "clients": 32, "service_ms": 100},
-     "A pool of 1, 32 clients: the median acquire waits 3100 ms (theory 3100); 10.0 requests/s (Little's law 10)"),
+     "A pool of 1, 32 clients: acquires wait 3070 ms on average (theory 3100); 10.0 requests/s (Little's law 10)"),
 ])
 def test_the_panel_title_gives_the_wait_and_the_throughput_beside_theory(knobs, title):
     fig = starvation_figure(**knobs)
     assert fig.axes[0].get_title() == title
     assert len(fig.axes[0].get_yticks()) == min(knobs.get("clients", 16), 6)
+    plt.close(fig)
+
+
+def test_the_panel_draws_one_colour_for_every_connection_so_its_legend_stays_short():
+    fig = starvation_figure(size=32, clients=32)
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert sorted(labels) == ["connecting", "using a connection"]  # 32 connections: nobody waits
+    plt.close(fig)
+    fig = starvation_figure(size=2)
+    assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == [
+        "connecting", "using a connection", "waiting"]
     plt.close(fig)

@@ -1,11 +1,14 @@
 """retry(): what it retries, how long it waits (exactly, in virtual time), when it stops."""
 
 import asyncio
+import dataclasses
+import math
+import pickle
 import random
 
 import pytest
 
-from asyncio_patterns import RetryError, backoff_delays, retry, run_virtual
+from asyncio_patterns import backoff_delays, retry, run_virtual
 from asyncio_patterns.patterns.retry import Attempt
 
 
@@ -37,6 +40,16 @@ def run(function):
     return run_virtual(main())
 
 
+def gives_up_with(retried, error_type=Busy):
+    """Run ``retried()`` in virtual time, expecting ``error_type``: (loop time it raised, the error)."""
+    async def main():
+        with pytest.raises(error_type) as caught:
+            await retried()
+        return asyncio.get_running_loop().time(), caught.value
+
+    return run_virtual(main())
+
+
 def test_keeps_name_and_docstring():
     service, _ = flaky(0)
     retried = retry(on=Busy)(service)
@@ -58,25 +71,12 @@ def test_the_cap_limits_each_wait():
     assert waits == pytest.approx([1.0, 2.0, 3.0, 3.0, 3.0])
 
 
-def test_no_wait_after_the_last_attempt_and_the_report():
-    service, calls = flaky(10, work=0.01)
-    with pytest.raises(RetryError) as caught:
-        run(retry(on=Busy, attempts=3, base=0.1, jitter="none")(service))
-    error = caught.value
-    assert len(calls) == 3
-    assert [a.number for a in error.attempts] == [1, 2, 3]
-    assert [a.wait for a in error.attempts] == pytest.approx([0.1, 0.2, 0.0])
-    assert error.attempts[-1].end == pytest.approx(0.01 + 0.1 + 0.01 + 0.2 + 0.01)  # ends with the last call
-    assert isinstance(error.__cause__, Busy) and error.last_error is error.__cause__
-    assert str(error) == "gave up after 3 attempts in 0.330 s (all 3 attempts failed); last error: Busy: busy"
-    assert str(error.attempts[0]) == "attempt 1 at 0.000 s: Busy: busy, then waited 0.100 s"
-
-
-def test_one_attempt_means_one_call_and_the_real_error_as_cause():
-    service, calls = flaky(1)
-    with pytest.raises(RetryError) as caught:
-        run(retry(on=Busy, attempts=1)(service))
-    assert len(calls) == 1 and isinstance(caught.value.__cause__, Busy)
+def test_the_report_says_what_each_attempt_did():
+    service, _ = flaky(10, work=0.01)
+    _, error = gives_up_with(retry(on=Busy, attempts=3, base=0.1, jitter="none")(service))
+    assert error.retry_attempts[-1].end == pytest.approx(0.01 + 0.1 + 0.01 + 0.2 + 0.01)  # ends with the last call
+    assert str(error.retry_attempts[0]) == "attempt 1 at 0.000 s: Busy: busy, then waited 0.100 s"
+    assert str(error.retry_attempts[-1]) == "attempt 3 at 0.320 s: Busy: busy"
 
 
 def test_errors_not_named_pass_through_at_once():
@@ -133,6 +133,8 @@ def test_refuses_what_must_never_be_retried(on, message):
     (dict(base=1, cap=0.5), "cap must be a number of seconds >= base"),
     (dict(jitter="some"), "jitter must be one of 'none', 'full', 'equal', 'decorrelated'"),
     (dict(deadline=0), "deadline must be a number of seconds > 0"),
+    (dict(max_retry_after=-1), "max_retry_after must be a number of seconds >= 0"),
+    (dict(max_retry_after=math.inf), "max_retry_after must be a number of seconds >= 0"),
 ])
 def test_bad_settings_say_what_to_change(options, message):
     with pytest.raises(ValueError, match=message):
@@ -162,38 +164,20 @@ def test_retry_after_none_means_the_usual_backoff():
     assert calls == pytest.approx([0.0, 0.25])
 
 
-def gives_up(retried):
-    """Run ``retried()`` in virtual time, expecting RetryError: (loop time it raised, the error)."""
-    async def main():
-        with pytest.raises(RetryError) as caught:
-            await retried()
-        return asyncio.get_running_loop().time(), caught.value
-
-    return run_virtual(main())
-
-
 def test_deadline_gives_up_at_once_rather_than_wait_past_it():
     service, calls = flaky(10, work=0.1)
-    ended, error = gives_up(retry(on=Busy, attempts=10, base=0.5, jitter="none", deadline=2.0)(service))
+    ended, error = gives_up_with(retry(on=Busy, attempts=10, base=0.5, jitter="none", deadline=2.0)(service))
     # calls at 0, 0.6, 1.7; the next wait (2 s) would end at 3.8 > 2: give up at 1.8, at once
     assert calls == pytest.approx([0.0, 0.6, 1.7])
     assert ended == pytest.approx(1.8)
-    assert "the next wait is 2.000 s, past the 2 s deadline" in str(error)
-
-
-def test_deadline_cuts_a_call_that_is_still_running():
-    service, calls = flaky(1, work=1.0)
-    ended, error = gives_up(retry(on=Busy, attempts=5, base=0.5, jitter="none", deadline=2.0)(service))
-    assert calls == pytest.approx([0.0, 1.5]) and ended == pytest.approx(2.0)
-    assert "the 2 s deadline passed during attempt 2" in str(error)
-    assert isinstance(error.__cause__, TimeoutError)
+    assert error.__notes__[-1].endswith("the next wait is 2.000 s, past the 2 s deadline")
 
 
 def test_a_retry_after_past_the_deadline_gives_up_at_once():
     service, calls = flaky(5, error=Busy(retry_after=30.0))
-    ended, error = gives_up(retry(on=Busy, attempts=5, deadline=10.0, retry_after=lambda e: e.retry_after)(service))
+    ended, error = gives_up_with(retry(on=Busy, attempts=5, deadline=10.0, retry_after=lambda e: e.retry_after)(service))
     assert ended == 0.0 and len(calls) == 1
-    assert "the server asked to wait 30.000 s, past the 10 s deadline" in str(error)
+    assert error.__notes__[-1].endswith("the server asked to wait 30.000 s, past the 10 s deadline")
 
 
 def test_on_retry_sees_each_attempt_before_its_wait():
@@ -245,3 +229,190 @@ def test_decorrelated_waits_grow_from_the_last_and_stay_capped():
 def test_seeded_waits_are_reproducible():
     a = take(backoff_delays(base=0.1, cap=5, rng=random.Random(7)), 5)
     assert a == take(backoff_delays(base=0.1, cap=5, rng=random.Random(7)), 5)
+
+
+# -- giving up: the real error, with the attempts attached
+
+def test_giving_up_raises_the_last_error_itself_with_the_attempts_and_a_note():
+    service, calls = flaky(10, error=Busy, work=0.01)
+    ended, error = gives_up_with(retry(on=Busy, attempts=3, base=0.1, jitter="none")(service))
+    assert type(error) is Busy and len(calls) == 3
+    assert [a.number for a in error.retry_attempts] == [1, 2, 3]
+    assert [a.wait for a in error.retry_attempts] == pytest.approx([0.1, 0.2, 0.0])
+    assert error.retry_attempts[-1].error is error and error.retry_attempts[0].error is not error
+    assert error.__notes__ == ["retry gave up after 3 attempts in 0.330 s: all 3 attempts failed"]
+    assert ended == pytest.approx(0.33)  # no wait after the last attempt
+
+
+def test_one_attempt_raises_its_error_with_a_note():
+    service, calls = flaky(1)
+    _, error = gives_up_with(retry(on=Busy, attempts=1)(service))
+    assert len(calls) == 1 and error.__notes__ == ["retry gave up after 1 attempt in 0.000 s: its one attempt failed"]
+
+
+def test_a_call_cut_by_the_deadline_raises_its_timeout_error():
+    service, calls = flaky(1, work=1.0)
+    ended, error = gives_up_with(retry(on=Busy, attempts=5, base=0.5, jitter="none", deadline=2.0)(service), TimeoutError)
+    assert calls == pytest.approx([0.0, 1.5]) and ended == pytest.approx(2.0)
+    assert error.__notes__ == ["retry gave up after 2 attempts in 2.000 s: the 2 s deadline passed during attempt 2"]
+    assert isinstance(error.retry_attempts[0].error, Busy) and error.retry_attempts[1].error is error
+
+
+def test_the_caller_except_clause_still_matches():
+    service, _ = flaky(10)
+    retried = retry(on=Busy, attempts=2, base=0.1)(service)
+
+    async def main():
+        try:
+            await retried()
+        except Busy as error:
+            return len(error.retry_attempts)
+
+    assert run_virtual(main()) == 2
+
+
+def test_the_given_up_error_survives_pickling():
+    service, _ = flaky(10)
+    _, error = gives_up_with(retry(on=Busy, attempts=2, base=0.1, jitter="none")(service))
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is Busy and copy.__notes__ == error.__notes__
+    assert [(a.number, a.wait, type(a.error)) for a in copy.retry_attempts] == [(1, 0.1, Busy), (2, 0.0, Busy)]
+
+
+def test_an_error_that_refuses_attributes_is_still_raised_as_it_is():
+    @dataclasses.dataclass(frozen=True)
+    class Frozen(Exception):
+        code: int = 503
+
+    service, calls = flaky(10, error=Frozen)
+    _, error = gives_up_with(retry(on=Frozen, attempts=2, base=0.1)(service), Frozen)
+    assert len(calls) == 2 and not hasattr(error, "retry_attempts")
+
+
+# -- Retry-After: an upper bound, and a hook that fails
+
+@pytest.mark.parametrize("asked", [86400.0, math.inf])
+def test_a_retry_after_longer_than_max_retry_after_gives_up_at_once(asked):
+    service, calls = flaky(5, error=Busy(retry_after=asked))
+    ended, error = gives_up_with(retry(on=Busy, attempts=5, retry_after=lambda e: e.retry_after)(service))
+    assert ended == 0.0 and len(calls) == 1
+    assert error.__notes__[0].endswith(f"the server asked to wait {asked:g} s, more than max_retry_after (60 s)")
+
+
+def test_max_retry_after_is_a_setting():
+    service, calls = flaky(1, error=Busy(retry_after=120.0))
+    run(retry(on=Busy, attempts=2, retry_after=lambda e: e.retry_after, max_retry_after=300)(service))
+    assert calls == pytest.approx([0.0, 120.0])
+
+
+def test_a_retry_after_in_the_past_means_now():
+    service, calls = flaky(1, error=Busy(retry_after=-5.0))
+    run(retry(on=Busy, attempts=2, base=0.25, jitter="none", retry_after=lambda e: e.retry_after)(service))
+    assert calls == pytest.approx([0.0, 0.25])
+
+
+def test_a_retry_after_hook_that_raises_does_not_replace_the_real_error():
+    service, calls = flaky(5)
+    ended, error = gives_up_with(retry(on=Busy, attempts=5, retry_after=lambda e: e.headers["Retry-After"])(service))
+    assert ended == 0.0 and len(calls) == 1
+    assert error.__notes__ == ["retry gave up after 1 attempt in 0.000 s: retry_after(error) raised "
+                               "AttributeError: 'Busy' object has no attribute 'headers'"]
+
+
+@pytest.mark.parametrize("returned", [math.nan, "120"])
+def test_a_retry_after_hook_that_returns_no_number_gives_up(returned):
+    service, calls = flaky(5)
+    _, error = gives_up_with(retry(on=Busy, attempts=5, retry_after=lambda e: returned)(service))
+    assert len(calls) == 1
+    assert error.__notes__[0].endswith(f"retry_after(error) returned {returned!r}, not a number of seconds or None")
+
+
+def test_an_on_retry_hook_that_raises_does_not_replace_the_real_error():
+    service, calls = flaky(5)
+    _, error = gives_up_with(retry(on=Busy, attempts=5, on_retry=lambda a: 1 / 0)(service))
+    assert len(calls) == 1
+    assert error.__notes__[0].endswith("on_retry(attempt) raised ZeroDivisionError: division by zero")
+
+
+# -- where the random waits come from
+
+def test_by_default_the_waits_come_from_the_random_module():
+    def waits():
+        service, calls = flaky(3)
+        random.seed(42)
+        run(retry(on=Busy, attempts=4, base=0.1)(service))
+        return [b - a for a, b in zip(calls, calls[1:])]
+
+    assert waits() == waits()
+    assert take(backoff_delays(base=0.1, cap=1.0), 3) != take(backoff_delays(base=0.1, cap=1.0), 3)
+
+
+# -- a cancel at every await: never retried, ends it at once; nothing sleeps after the last attempt
+
+class Suspensions:
+    """Awaits a coroutine, counting each time it suspends; cancels its own task at suspension
+    ``cancel_at`` (1 for the first), so that the cancel lands at exactly that await."""
+
+    def __init__(self, coroutine, cancel_at=None):
+        self.coroutine, self.cancel_at, self.count, self.cancelled_at = coroutine, cancel_at, 0, None
+
+    def __await__(self):
+        value, thrown = None, None
+        while True:
+            try:
+                signal = self.coroutine.throw(thrown) if thrown is not None else self.coroutine.send(value)
+            except StopIteration as stop:
+                return stop.value
+            self.count += 1
+            if self.count == self.cancel_at:
+                self.cancelled_at = asyncio.get_running_loop().time()
+                asyncio.current_task().cancel()
+            try:
+                value, thrown = (yield signal), None
+            except BaseException as error:  # noqa: BLE001 - passed on into the coroutine
+                value, thrown = None, error
+
+
+SCENARIOS = {  # name -> (failures, work, retry settings): each gives up or succeeds after several awaits
+    "gives up": (10, 0.01, dict(attempts=4, base=0.1, jitter="none")),
+    "succeeds at call 3": (2, 0.01, dict(attempts=4, base=0.1, jitter="none")),
+    "deadline cuts a call": (10, 0.3, dict(attempts=9, base=0.1, jitter="none", deadline=1.0)),
+    "Retry-After": (2, 0.01, dict(attempts=4, base=0.1, retry_after=lambda e: 0.5, rng=random.Random(3))),
+}
+
+
+def run_scenario(name, cancel_at=None):
+    failures, work, settings = SCENARIOS[name]
+    service, calls = flaky(failures, error=Busy, work=work)
+    retried = retry(on=(Busy,), **settings)(service)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        counted = Suspensions(retried(), cancel_at)
+        try:
+            outcome = await counted
+        except BaseException as error:  # noqa: BLE001 - the outcome is what is judged
+            outcome = error
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return outcome, counted, loop.time(), len(calls), others
+
+    return run_virtual(main()), calls
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_cancel_at_every_await_is_never_retried_and_ends_it_at_once(name):
+    (_, uncancelled, _, all_calls, _), _ = run_scenario(name)
+    assert uncancelled.count >= 5
+    for moment in range(1, uncancelled.count + 1):
+        (outcome, counted, ended, made, others), calls = run_scenario(name, cancel_at=moment)
+        assert isinstance(outcome, asyncio.CancelledError), (moment, outcome)
+        assert ended == counted.cancelled_at, moment  # at once: no wait, no call after the cancel
+        assert all(call <= counted.cancelled_at for call in calls) and made <= all_calls, moment
+        assert others == [], moment
+
+
+def test_nothing_sleeps_after_the_last_attempt():
+    (outcome, counted, ended, made, _), calls = run_scenario("gives up")
+    assert isinstance(outcome, Busy) and made == 4
+    assert counted.count == 4 + 3  # one await per call, one per wait between calls: none after the last
+    assert ended == pytest.approx(calls[-1] + 0.01)

@@ -6,8 +6,8 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from asyncio_patterns.demos.retry import (STRATEGIES, herd, herd_calls_plot, herd_load_plot, herd_summary,  # noqa: E402
-                                          herd_table, no_backoff_calls, outage_trace)
+from asyncio_patterns.demos.retry import (STRATEGIES, herd, herd_calls_plot, herd_load_plot,  # noqa: E402
+                                          herd_savings, herd_summary, herd_table, no_backoff_calls, outage_trace)
 
 
 def test_outage_trace_without_jitter_keeps_the_clients_in_step():
@@ -50,6 +50,19 @@ def test_jitter_halves_the_writes_of_a_herd_and_stays_under_the_lock_step_bound(
     assert summaries["exponential", 30].finished > 3 * summaries["full jitter", 30].finished
     table = herd_table(summaries, 30)
     assert table.splitlines()[0].split()[:2] == ["strategy", "writes"] and "(3 seeded runs each, 30 clients)" in table
+
+
+def test_herd_savings_are_computed_from_the_means_and_name_the_fewest():
+    summaries = herd_summary(["no backoff", "exponential", "full jitter"], [5, 10], seeds=2)
+    lines = herd_savings(summaries).splitlines()
+    assert lines[0].split()[-4:] == ["5", "clients", "10", "clients"]
+    for line, strategy in zip(lines[1:3], ["exponential", "full jitter"]):
+        saved = [round(1 - summaries[strategy, n].calls / summaries["no backoff", n].calls, 2) or 0.0 for n in (5, 10)]
+        assert line.split()[-2:] == [f"{share:.0%}" for share in saved]
+    fewest = min(summaries, key=lambda key: (key[1], summaries[key].calls))
+    assert lines[3].startswith(f"fewest writes: 5 clients, {fewest[0]} ({summaries[fewest].calls:.0f});")
+    with pytest.raises(ValueError, match="baseline must be one of the summarised strategies"):
+        herd_savings(summaries, baseline="decorrelated jitter")
 
 
 def test_no_backoff_calls_is_the_round_by_round_sum():

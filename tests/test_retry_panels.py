@@ -1,7 +1,8 @@
+import matplotlib.pyplot as plt
 import pytest
 
 from asyncio_patterns.demos.retry import STRATEGIES, herd
-from asyncio_patterns.demos.retry.panels import herd_panel, herd_title
+from asyncio_patterns.demos.retry.panels import herd_figure, herd_panel, herd_title
 
 
 def test_the_panel_starts_at_the_lessons_scenario():
@@ -17,3 +18,11 @@ def test_the_panel_starts_at_the_lessons_scenario():
 ])
 def test_the_title_counts_the_run(strategy, clients, title):
     assert herd_title(herd(strategy, clients=clients)) == title
+
+
+@pytest.mark.parametrize(("strategy", "shown"), [("exponential", 1.02 * 35.63), ("full jitter", 5.0)])
+def test_the_picture_reaches_the_end_of_a_long_run(strategy, shown):
+    fig = herd_figure(strategy)
+    left, right = fig.axes[0].get_xlim()
+    plt.close(fig)
+    assert left == 0 and right == pytest.approx(shown, abs=0.01)

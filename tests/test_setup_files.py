@@ -55,7 +55,8 @@ ENVIRONMENT_FILES = ["environment.yml", "binder/environment.yml"]
 LOCKS = {"learner": "requirements.txt", "test": "requirements-test.txt"}  # dependency group: its lock
 START_NOTEBOOK = "notebooks/00_start_here.ipynb"
 # What a learner never needs: the test runners, the browser driver, Binder's builder and Docker.
-TEST_TOOLS = ["pytest", "pytest-timeout", "nbval", "playwright", "jupyter-repo2docker", "docker", "looptime"]
+# pytest, pytest-asyncio and looptime are in the learner set: lesson 13 runs a test suite with them.
+TEST_TOOLS = ["pytest-timeout", "nbval", "playwright", "jupyter-repo2docker", "docker"]
 
 
 TESTED = find_python.TESTED

@@ -1,6 +1,7 @@
 """patterns.shutdown: the pool's drain-then-cancel, timed exactly in virtual time, and the signals."""
 
 import asyncio
+import math
 import os
 import signal
 
@@ -164,7 +165,37 @@ def test_a_real_signal_sets_the_event_and_the_handler_is_removed_afterwards():
     assert signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL
 
 
-def test_without_add_signal_handler_ctrl_c_falls_back_and_sigterm_is_uncatchable(monkeypatch):
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test (the suite may run with SIGINT ignored, as a
+    background job does), and whatever was there before put back afterwards."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_after_the_block_ctrl_c_is_the_runners_again(default_sigint):
+    seen = []
+
+    async def main():
+        runners = signal.getsignal(signal.SIGINT)
+        with ShutdownSignals():
+            assert signal.getsignal(signal.SIGINT) is not runners
+        seen.append(signal.getsignal(signal.SIGINT) == runners)
+        try:
+            signal.raise_signal(signal.SIGINT)  # the Runner's handler cancels this task
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            seen.append("main cancelled")
+            raise
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert seen == [True, "main cancelled"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_without_add_signal_handler_ctrl_c_falls_back_and_sigterm_is_uncatchable(monkeypatch, default_sigint):
     def not_here(self, *args):
         raise NotImplementedError
 
@@ -181,3 +212,186 @@ def test_without_add_signal_handler_ctrl_c_falls_back_and_sigterm_is_uncatchable
 
     assert asyncio.run(main()) == ["SIGINT"]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# -- a cancel of the task that is stopping the pool, at every moment it can land ------------------
+
+
+class Suspensions:
+    """Await ``coro`` in the current task, counting the times it suspends; at the ``cancel_at``-th
+    (1 for the first), cancel the task, which is what an outer timeout or a second Ctrl-C does
+    at that moment: the awaited future is cancelled and CancelledError raised at that await."""
+
+    def __init__(self, coro, cancel_at=None):
+        self.coro, self.cancel_at, self.count = coro, cancel_at, 0
+
+    def __await__(self):
+        inner, value, error = self.coro.__await__(), None, None
+        while True:
+            try:
+                yielded = inner.throw(error) if error is not None else inner.send(value)
+            except StopIteration as done:
+                return done.value
+            self.count += 1
+            if self.count == self.cancel_at:
+                asyncio.current_task().cancel()
+            try:
+                value, error = (yield yielded), None
+            except BaseException as raised:  # noqa: BLE001 - passed on into the coroutine
+                value, error = None, raised
+
+
+def rollback_scenario(stopping, cancel_at=None, *, again=True):
+    """Six jobs of 1 s on two workers, each cancelled job rolling back for 0.3 s; ``stopping(pool)``
+    is awaited at 0.5 s, cancelled at its ``cancel_at``-th suspension; then, with ``again``, a
+    second ``stop()``, else a long wait. Returns (suspensions, cancelled, report, what each job did,
+    tasks left)."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        did = {}
+
+        async def handle(job):
+            did[job] = "started"
+            try:
+                await asyncio.sleep(1.0)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.3)  # the clean-up: a rollback
+                did[job] = "rolled back"
+                raise
+            did[job] = "completed"
+
+        pool = WorkerPool(handle, workers=2)
+        async with pool:
+            for job in range(6):
+                pool.submit(job)
+            await asyncio.sleep(0.5)
+            call = Suspensions(stopping(pool), cancel_at)
+            cancelled = False
+            try:
+                await call
+            except asyncio.CancelledError:
+                cancelled = True
+                asyncio.current_task().uncancel()
+            if again:
+                await pool.stop(deadline=0)
+            else:
+                await asyncio.sleep(10)
+            report = pool.report
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return call.count, cancelled, report, did, len(left), loop.time()
+
+    return run_virtual(main())
+
+
+STOPPINGS = {
+    "stop(2.0)": lambda pool: pool.stop(deadline=2.0),
+    "stop(0.2)": lambda pool: pool.stop(deadline=0.2),
+    "stop(0.2, hurry)": lambda pool: pool.stop(deadline=0.2, hurry=asyncio.Event()),
+    "cancel()": lambda pool: pool.cancel(),
+}
+
+
+def check_nothing_lost(report, did):
+    places = report.completed + [job for job, _ in report.failed] + report.handed_back
+    assert sorted(places) == list(range(6)), report  # each accepted job in exactly one list
+    assert report.lost == 0 and report.accepted == 6
+    assert all(did.get(job) == "completed" for job in report.completed)
+    assert all(did.get(job) in (None, "rolled back") for job in report.handed_back)
+    assert report.cancelled == sum(state == "rolled back" for state in did.values())
+    assert report.handed_back[:report.cancelled] == [j for j in report.handed_back if did.get(j)]
+
+
+@pytest.mark.parametrize("name", STOPPINGS)
+@pytest.mark.parametrize("again", [True, False], ids=["then stop() again", "then only wait"])
+def test_a_cancel_at_every_await_of_stop_loses_no_job(name, again):
+    suspensions, cancelled, report, did, left, _ = rollback_scenario(STOPPINGS[name])
+    assert not cancelled and suspensions >= (1 if name == "cancel()" else 3)
+    check_nothing_lost(report, did)
+    for moment in range(1, suspensions + 1):
+        count, cancelled, report, did, left, _ = rollback_scenario(STOPPINGS[name], moment, again=again)
+        assert cancelled and count == moment, (name, moment)
+        check_nothing_lost(report, did)
+        assert left == 0 and not report.drained
+
+
+def test_the_cancel_of_stop_does_not_cut_the_clean_up_short():
+    # stop(0.2) at 0.5 s cancels jobs 0 and 1 at 0.7 s; they roll back until 1.0 s. A timeout
+    # around stop() fires at 0.85 s, in the middle of the rollbacks, which still complete.
+    def timed_out_stop(pool):
+        async def stop():
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.35):
+                    await pool.stop(deadline=0.2)
+            assert pool.running == [0, 1]  # still rolling back
+        return stop()
+
+    _, _, report, did, left, now = rollback_scenario(timed_out_stop, again=False)
+    assert did == {0: "rolled back", 1: "rolled back"} and left == 0
+    assert sorted(report.handed_back[:2]) == [0, 1] and report.handed_back[2:] == [2, 3, 4, 5]
+    assert report.cancelled == 2
+
+
+def test_a_second_stop_after_an_interrupted_one_waits_for_the_clean_up_and_returns_the_report():
+    async def main():
+        async def handle(job):
+            try:
+                await asyncio.sleep(1.0)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.3)
+                raise
+
+        async with WorkerPool(handle, workers=2) as pool:
+            for job in range(6):
+                pool.submit(job)
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.1):  # bounds the whole stop: it lands in the rollback
+                    await pool.stop(deadline=0)
+            assert pool.running == [0, 1] and pool.report.handed_back == [2, 3, 4, 5]
+            report = await pool.stop(deadline=0)
+            assert await pool.stop(deadline=5) is report  # a stopped pool: the same report
+            return report, asyncio.get_running_loop().time()
+
+    report, now = run_virtual(main())
+    assert now == pytest.approx(0.3) and report.handed_back == [0, 1, 2, 3, 4, 5] and report.lost == 0
+
+
+def test_stop_takes_the_deadline_plus_the_clean_up_and_a_timeout_around_it_bounds_the_total():
+    async def stubborn(job):
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(5)  # a long clean-up
+
+    async def main(bound):
+        loop = asyncio.get_running_loop()
+        async with WorkerPool(stubborn, workers=1) as pool:
+            pool.submit("a")
+            pool.submit("b")
+            try:
+                async with asyncio.timeout(bound):
+                    await pool.stop(deadline=0.5)
+            except TimeoutError:
+                pass
+            returned = loop.time()
+            left = pool.running
+        return returned, left, pool.report, loop.time()
+
+    returned, left, report, _ = run_virtual(main(None))
+    assert returned == 5.5 and left == [] and report.completed == ["a"] and report.handed_back == ["b"]
+    returned, left, report, end = run_virtual(main(1.0))
+    assert returned == 1.0 and left == ["a"]  # still cleaning up; "b" already handed back
+    assert end == 5.5 and report.completed == ["a"] and report.handed_back == ["b"] and report.lost == 0
+
+
+@pytest.mark.parametrize("deadline", [math.inf, 1.0, 0])
+def test_stopping_a_pool_never_started_hands_back_its_jobs_at_once(deadline):
+    async def main():
+        pool = WorkerPool(asyncio.sleep, workers=2)
+        pool.submit(1)
+        pool.submit(2)
+        async with asyncio.timeout(60):
+            report = await pool.stop(deadline=deadline)
+        return report, asyncio.get_running_loop().time()
+
+    report, now = run_virtual(main())
+    assert now == 0 and report.handed_back == [1, 2] and report.cancelled == 0 and not report.drained

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from asyncio_patterns import LabServer, TimedOut, run_real
+from asyncio_patterns import LabServer, TimedOut, percentile, run_real
 from asyncio_patterns.demos.timeout import (
-    ExpTail, batch_demo, hedge_run, hedge_sweep, hedged_quantile, hedged_survival, real_latencies,
+    ExpTail, StalledTail, batch_demo, hedge_run, hedge_sweep, hedged_quantile, hedged_survival, real_latencies,
     real_timeout_points, swallow_demo, timeout_sweep,
 )
 
@@ -43,6 +43,51 @@ def test_the_closed_forms_of_the_shifted_exponential():
     for t in (0.05, 0.1, 0.3):
         assert sum(d <= t for d in draws) / len(draws) == pytest.approx(TAIL.cdf(t), abs=0.01)
         assert sum(min(d, t) for d in draws) / len(draws) == pytest.approx(TAIL.mean_time(t), rel=0.02)
+
+
+def test_the_sampling_errors_are_the_spread_of_many_samples():
+    rng, n = random.Random(2), 300
+    samples = [[TAIL.draw(rng) for _ in range(n)] for _ in range(2000)]
+
+    def spread(values):
+        middle = sum(values) / len(values)
+        return math.sqrt(sum((v - middle) ** 2 for v in values) / (len(values) - 1))
+
+    assert spread([sum(s) / n for s in samples]) == pytest.approx(TAIL.mean_error(n), rel=0.1)
+    for q in (0.5, 0.95, 0.99):
+        assert spread([percentile(s, q * 100) for s in samples]) == pytest.approx(TAIL.quantile_error(q, n), rel=0.2)
+    assert round(TAIL.mean_error(300) * 1000, 1) == 3.5 and round(TAIL.quantile_error(0.99, 300) * 1000, 1) == 34.5
+
+
+STALLS = StalledTail(TAIL, stalled=0.02, stall=0.5)
+
+
+def test_the_closed_forms_of_a_stalled_minority():
+    assert STALLS.cdf(0.499) == pytest.approx(0.98 * TAIL.cdf(0.499)) and STALLS.cdf(0.5) == pytest.approx(0.98 * TAIL.cdf(0.5) + 0.02)
+    for q in (0.5, 0.95, 0.979, 0.99, 0.9999):
+        assert STALLS.cdf(STALLS.quantile(q)) >= q - 1e-12
+        assert STALLS.cdf(STALLS.quantile(q) - 1e-9) < q  # the smallest latency that reaches q
+    assert STALLS.quantile(0.99) == 0.5 and STALLS.survival(STALLS.quantile(0.95)) == pytest.approx(0.05)
+    assert STALLS.mean_time(100) == pytest.approx(0.98 * 0.08 + 0.02 * 0.5)
+    rng = random.Random(3)
+    draws = [STALLS.draw(rng) for _ in range(50_000)]
+    for t in (0.1, 0.3, 0.5, 0.6):
+        assert sum(d <= t for d in draws) / len(draws) == pytest.approx(STALLS.cdf(t), abs=0.005)
+        assert sum(min(d, t) for d in draws) / len(draws) == pytest.approx(STALLS.mean_time(t), rel=0.02)
+
+
+def test_hedging_a_stalled_minority_cuts_the_p99_by_far_more_than_an_exponential_tail():
+    # the lesson's numbers: p99 500 ms without a hedge, about 312 ms hedged at the p95 (theory)
+    after = STALLS.quantile(0.95)
+    assert round(after * 1000, 1) == 229.2
+    assert hedged_survival(STALLS, after, 0.4) == pytest.approx(STALLS.survival(0.4) * STALLS.survival(0.4 - after))
+    theory = hedged_quantile(STALLS, after, 0.99)
+    assert round(theory * 1000) == 312 and hedged_survival(STALLS, after, theory) == pytest.approx(0.01)
+    plain, hedge = hedge_sweep([None, after], STALLS, n=4000)
+    assert plain.p99 == 0.5 and hedge.p99 == pytest.approx(theory, abs=0.03)
+    assert hedge.extra_load == pytest.approx(0.05, abs=0.01)
+    exponential_gain = TAIL.quantile(0.99) - hedged_quantile(TAIL, TAIL.quantile(0.95), 0.99)
+    assert STALLS.quantile(0.99) - theory > 4 * exponential_gain
 
 
 def test_the_virtual_sweep_follows_the_theory():

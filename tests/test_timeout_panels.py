@@ -36,3 +36,11 @@ def test_the_theory_spans_every_timeout_the_slider_offers():
     success = fig.axes[0].get_lines()[1]  # measured point, then the theory
     assert success.get_xdata()[-1] == pytest.approx(400)
     plt.close(fig)
+
+
+def test_the_largest_timeout_is_drawn_whole():
+    fig = timeout_figure(timeout_ms=400)
+    limits = [ax.get_xlim() for ax in fig.axes]
+    plt.close(fig)
+    # a marker at 400 ms is about 10 pixels wide: the axis goes past it, not to it
+    assert all(left == 0 and right > 400 * 1.03 for left, right in limits), limits

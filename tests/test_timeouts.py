@@ -4,6 +4,7 @@ Timing is checked in virtual time, where every sleep and deadline is exact.
 """
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -158,10 +159,11 @@ def test_a_batch_with_a_bad_timeout_closes_its_coroutines():
 
 
 class Service:
-    """Answers copy n after delays[n] seconds; records when each copy started and how it ended."""
+    """Answers copy n after delays[n] seconds (or fails, for n in ``fail``); records when each copy
+    started and how it ended. A cancelled copy takes ``rollback`` seconds to clean up."""
 
-    def __init__(self, *delays, fail=()):
-        self.delays, self.fail = list(delays), set(fail)
+    def __init__(self, *delays, fail=(), rollback=0.0):
+        self.delays, self.fail, self.rollback = list(delays), set(fail), rollback
         self.started, self.ended = [], {}
 
     async def __call__(self):
@@ -169,13 +171,21 @@ class Service:
         self.started.append(asyncio.get_running_loop().time())
         try:
             await asyncio.sleep(self.delays[n])
-            if n in self.fail:
-                raise ConnectionError(f"copy {n} failed")
-            self.ended[n] = "answered"
-            return f"copy {n}"
         except asyncio.CancelledError:
-            self.ended[n] = "cancelled"
+            try:
+                if self.rollback:
+                    await asyncio.sleep(self.rollback)
+            finally:
+                self.ended[n] = "cancelled"
             raise
+        if n in self.fail:
+            self.ended[n] = "failed"
+            raise ConnectionError(f"copy {n} failed")
+        self.ended[n] = "answered"
+        return f"copy {n}"
+
+    def running(self):
+        return [n for n in range(len(self.started)) if n not in self.ended]
 
 
 def test_a_fast_request_is_sent_once():
@@ -205,11 +215,37 @@ def test_at_a_tie_the_first_copy_wins():
     assert service.ended[0] == "answered"
 
 
-def test_the_first_copy_to_finish_wins_even_with_an_error():
-    service = Service(1.0, 0.05, fail={1})
-    with pytest.raises(ConnectionError, match="copy 1 failed"):
+def test_a_fast_failure_of_the_second_copy_does_not_cancel_a_good_first_copy():
+    service = Service(0.3, 0.05, fail={1})
+    assert timed(hedged(service, after=0.1)) == ("copy 0", 0.3)
+    assert service.ended == {0: "answered", 1: "failed"}
+
+
+def test_a_failure_of_the_first_copy_after_the_trigger_waits_for_the_second():
+    service = Service(0.2, 0.3, fail={0})
+    assert timed(hedged(service, after=0.1)) == ("copy 1", pytest.approx(0.4))
+    assert service.ended == {0: "failed", 1: "answered"}
+
+
+def test_when_every_copy_fails_the_first_failure_is_raised_with_a_note_on_the_other():
+    service = Service(0.5, 0.1, fail={0, 1})  # copy 1 fails at 0.2 s, copy 0 at 0.5 s
+
+    async def main():
+        try:
+            await hedged(service, after=0.1)
+        except ConnectionError as error:
+            return str(error), error.__notes__, asyncio.get_running_loop().time()
+
+    message, notes, when = run_virtual(main())
+    assert (message, when) == ("copy 1 failed", 0.5)
+    assert notes == ["hedged: the other copy failed too: ConnectionError('copy 0 failed')"]
+
+
+def test_a_first_copy_that_fails_before_the_trigger_is_not_hedged():
+    service = Service(0.05, 0.05, fail={0})
+    with pytest.raises(ConnectionError, match="copy 0 failed"):
         run_virtual(hedged(service, after=0.1))
-    assert service.ended == {0: "cancelled"}
+    assert len(service.started) == 1  # a failure is not slowness: no second copy
 
 
 def test_cancelling_the_caller_cancels_both_copies():
@@ -224,6 +260,19 @@ def test_cancelling_the_caller_cancels_both_copies():
         return dict(service.ended)
 
     assert run_virtual(main()) == {0: "cancelled", 1: "cancelled"}
+
+
+def test_a_timeout_around_a_hedge_becomes_timeout_error_after_the_copies_stopped():
+    service = Service(5, 5, rollback=0.2)
+
+    async def main():
+        try:
+            async with asyncio.timeout(1):
+                await hedged(service, after=0.1)
+        except TimeoutError:
+            return service.running(), asyncio.get_running_loop().time()
+
+    assert run_virtual(main()) == ([], 1.2)
 
 
 def test_hedging_with_a_bad_after_is_refused():
@@ -251,3 +300,101 @@ def test_hedging_sends_about_five_percent_more_at_a_p95_trigger():
 
     run_virtual(main())
     assert calls / 4000 - 1 == pytest.approx(0.05, abs=0.01)
+
+
+# -- a cancel at every await ----------------------------------------------------------
+# The caller's coroutine is driven by hand so that its suspensions can be counted: one run
+# without a cancel counts them, then one run per suspension cancels the caller while it waits
+# there (and, in a second pass, once more at the suspension after it: a second Ctrl-C, or an
+# outer timeout firing while the caller stops). Whatever the moment, the caller ends with CancelledError and nothing it
+# started is still running at the instant it ends.
+
+
+def _drive(make, *, cancel_at=None, again=False):
+    """Run ``make()`` as a task of its own in virtual time, cancelling it at its ``cancel_at``-th
+    suspension (and at the next one too, with ``again``). Returns (suspensions, its outcome, the
+    tasks still running the moment it ended)."""
+    async def main():
+        loop, count, left = asyncio.get_running_loop(), 0, None
+
+        class Driven:
+            def __await__(self):
+                nonlocal count, left
+                steps, value, error = make().__await__(), None, None
+                try:
+                    while True:
+                        try:
+                            signal = steps.throw(error) if error is not None else steps.send(value)
+                        except StopIteration as stop:
+                            return stop.value
+                        count += 1
+                        if cancel_at is not None and (count == cancel_at or again and count == cancel_at + 1):
+                            loop.call_soon(caller.cancel)
+                        try:
+                            value, error = (yield signal), None
+                        except BaseException as thrown:  # a cancel, passed on into the coroutine
+                            value, error = None, thrown
+                finally:
+                    left = [t for t in asyncio.all_tasks() if t not in (me, caller) and not t.done()]
+
+        async def run():
+            return await Driven()
+
+        me = asyncio.current_task()
+        caller = asyncio.create_task(run())
+        try:
+            outcome = await caller
+        except BaseException as error:
+            outcome = error
+        return count, outcome, left
+
+    return run_virtual(main())
+
+
+HEDGE_SCENARIOS = {
+    "the first copy answers before the trigger": lambda: Service(0.05, rollback=0.01),
+    "the second copy wins": lambda: Service(1.0, 0.05, rollback=0.01),
+    "the second copy fails fast, the first answers": lambda: Service(0.3, 0.05, fail={1}, rollback=0.01),
+    "both copies fail": lambda: Service(0.5, 0.1, fail={0, 1}, rollback=0.01),
+}
+
+
+@pytest.mark.parametrize("scenario", HEDGE_SCENARIOS)
+def test_a_cancel_at_any_await_of_a_hedge_leaves_no_copy_running(scenario):
+    service = HEDGE_SCENARIOS[scenario]()
+    suspensions, outcome, left = _drive(lambda: hedged(service, after=0.1))
+    assert isinstance(outcome, (str, ConnectionError)) and left == [] and suspensions >= 1
+    for k, again in itertools.product(range(1, suspensions + 1), (False, True)):
+        service = HEDGE_SCENARIOS[scenario]()
+        _, outcome, left = _drive(lambda: hedged(service, after=0.1), cancel_at=k, again=again)
+        moment = f"cancel at suspension {k} of {suspensions}{' and the next' if again else ''}"
+        assert isinstance(outcome, asyncio.CancelledError), f"{moment}: {outcome!r}"
+        assert left == [] and service.running() == [], f"{moment}: {left or service.running()} still running"
+
+
+def test_a_cancel_at_any_await_of_a_batch_leaves_no_request_running_or_unawaited():
+    async def request(i, delay):
+        try:
+            await asyncio.sleep(delay)
+            return i
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.01)  # cleaning up
+            raise
+
+    delays = [0.2, 3.0, 0.5, 0.9]
+
+    def batch():
+        coros = [request(i, d) for i, d in enumerate(delays)]
+        made.append(coros)
+        return gather_with_timeouts(coros, 1.0)
+
+    made = []
+    suspensions, outcome, left = _drive(batch)
+    assert outcome == [0, TimedOut(1.0), 2, 3] and left == [] and suspensions >= 1
+    for k, again in itertools.product(range(1, suspensions + 1), (False, True)):
+        made.clear()
+        _, outcome, left = _drive(batch, cancel_at=k, again=again)
+        moment = f"cancel at suspension {k} of {suspensions}{' and the next' if again else ''}"
+        assert isinstance(outcome, asyncio.CancelledError), f"{moment}: {outcome!r}"
+        assert left == [], f"{moment}: {left} still running"
+        assert all(c.cr_frame is None for c in made[0]), f"{moment}: a request never ran nor was closed"

@@ -1,10 +1,10 @@
 """Print the course's benchmark tables: notebook execution times, lab-server throughput,
-the virtual clock beside the alternatives, the live panels' redraw times, and the time from a
-fresh clone to a ready .venv.
+the virtual clock beside the alternatives, the live panels' redraw times, the time from a
+fresh clone to a ready .venv, and every pattern under a fault at every moment.
 
     python tools/bench.py                   # every table (what `make bench` runs)
     python tools/bench.py --clock-only      # one table: also --notebooks-only, --server-only,
-                                            # --panels-only, --setup-only
+                                            # --panels-only, --setup-only, --faults-only
 
 What each table measures, and its target, is in the README's "Benchmarks" section.
 """
@@ -753,6 +753,65 @@ def setup_table(*, out=print) -> bool:
     return ok
 
 
+# -- table 6: every pattern under a fault at every moment -----------------------------------
+
+
+FAULT_SEEDS = (None, 0, 1, 2, 3)  # asyncio's own order of the ties, and four shuffles
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    pattern: str
+    scenarios: int
+    moments: int  # runs with a fault (a cancel at an await, an error from a call)
+    broken: tuple[str, ...]  # one line per run that broke a promise
+    seconds: float
+
+
+def fault_rows(scenarios=None, *, seeds: Sequence[int | None] = FAULT_SEEDS) -> list[FaultRow]:
+    """Each pattern's scenarios explored with a fault at every moment, under each seed."""
+    from asyncio_patterns.demos.testing.scenarios import SCENARIOS
+    from asyncio_patterns.lab.faults import explore
+
+    rows = []
+    for pattern, group in (SCENARIOS if scenarios is None else scenarios).items():
+        reports = [explore(scenario, seeds=seeds) for scenario in group]
+        broken = tuple(f"{report.scenario}: {failure}" for report in reports for failure in report.failures)
+        rows.append(FaultRow(pattern, len(group), sum(r.moments for r in reports), broken,
+                             sum(r.seconds for r in reports)))
+    return rows
+
+
+def format_fault_row(row: FaultRow) -> str:
+    return f"{row.pattern:<22} {row.scenarios:>9} {row.moments:>8} {len(row.broken):>8} {row.seconds:8.2f}"
+
+
+def fault_summary(rows: Sequence[FaultRow]) -> tuple[list[str], bool]:
+    broken = [line for row in rows for line in row.broken]
+    moments = sum(row.moments for row in rows)
+    seconds = sum(row.seconds for row in rows)
+    ok = not broken
+    firsts = {}  # the first failure of each scenario: where to look first
+    for line in broken:
+        firsts.setdefault(line.split(": ", 1)[0], line)
+    return [*(f"  first: {line}" for line in firsts.values()),
+            f"{len(broken)} runs broke a promise in {moments} moments tried ({seconds:.1f} s), goal 0: {verdict(ok)}"], ok
+
+
+def fault_table(*, out=print) -> bool:
+    """Measure and print table 6. Returns whether every promise held at every moment."""
+    seeds = ", ".join("asyncio's" if seed is None else str(seed) for seed in FAULT_SEEDS)
+    out(f"Every pattern under a cancel at every await and an error from every call (orders of ties: {seeds})")
+    out(f"{'pattern':<22} {'scenarios':>9} {'moments':>8} {'broken':>8} {'seconds':>8}")
+    rows = fault_rows()
+    for row in rows:
+        out(format_fault_row(row))
+    lines, ok = fault_summary(rows)
+    for line in lines:
+        out(line)
+    return ok
+
+
 # -- command line ----------------------------------------------------------------------
 
 
@@ -777,6 +836,7 @@ TABLES = {  # --<name>-only: what the table shows, and how an error in it is lab
     "clock": ("table 3, the virtual clock beside the alternatives", "clock"),
     "panels": ("table 4, the live panels' redraw times", "panels"),
     "setup": ("table 5, the time from a fresh clone to a ready .venv", "set-up"),
+    "faults": ("table 6, every pattern under a fault at every moment", "faults"),
 }
 
 
@@ -784,7 +844,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python tools/bench.py",
         description="Notebook execution times, lab-server throughput, the virtual clock's speed, the "
-                    "live panels' redraw times and the set-up time, each against its target. Reports; exits 0 even when a target is missed.",
+                    "live panels' redraw times, the set-up time and the patterns under faults, each against its target. Reports; exits 0 even when a target is missed.",
     )
     which = parser.add_mutually_exclusive_group()
     for name, (shows, _) in TABLES.items():
@@ -815,6 +875,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return True, clock_table(repeat=args.repeat, out=out)
         if table == "panels":
             return True, panel_table(out=out)
+        if table == "faults":
+            return True, fault_table(out=out)
         return True, setup_table(out=out)
 
     versions = ", ".join(f"{name} {_version(name)}" for name in ("nbclient", "ipykernel", "aiohttp", "looptime"))

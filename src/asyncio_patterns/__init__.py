@@ -10,7 +10,7 @@ from .lab.measure import Measurement, measure, percentile, sweep
 from .lab.trace import Trace
 from .patterns import (
     BoundedBuffer, CircuitBreaker, CircuitOpen, FailureRateBreaker, ItemResult, Pool, PoolClosed,
-    PoolStopping, RetryError, ShutdownSignals, StopReport, TimedOut, TokenBucket, WorkerPool,
+    PoolStopping, ShutdownSignals, StopReport, TimedOut, TokenBucket, WorkerPool,
     backoff_delays, bounded_map, gather_with_timeouts, hedged, locked, result_or_timeout, retry,
 )
 
@@ -20,7 +20,7 @@ __all__ = [
     "run_real", "run_virtual", "sweep", "sweep_plot", "timeline",
     # the patterns, lesson by lesson
     "TokenBucket", "locked", "BoundedBuffer",
-    "retry", "RetryError", "backoff_delays",
+    "retry", "backoff_delays",
     "TimedOut", "result_or_timeout", "gather_with_timeouts", "hedged",
     "WorkerPool", "StopReport", "PoolStopping", "ShutdownSignals",
     "Pool", "PoolClosed",

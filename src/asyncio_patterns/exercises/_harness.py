@@ -7,7 +7,9 @@ with the exception), every task was waiting with nothing left to wake them
 (``TIMEOUT``), or after ``real_limit`` real seconds (``HUNG``: a blocking call, a loop
 that never awaits, or one that polls with ``asyncio.sleep(0)`` so virtual time never
 moves). A hung run's tasks are then cancelled, which ends a polling loop; code that never
-awaits at all runs on in its thread until the kernel restarts.
+awaits at all runs on in its thread until the kernel restarts. A run that did not finish
+also says where its tasks were waiting at that moment (:mod:`~asyncio_patterns.lab.stuck`),
+by the lines of the learner's code.
 
 The words for a run that did not finish (:meth:`Outcome.unfinished`), for tasks left
 running (:func:`left_running`) and for naming a seed (:func:`replay`) are here, once;
@@ -23,10 +25,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..lab.clock import Deadlock, VirtualTimeLoop, next_timer_due, task_label
 from ..lab.loopthread import LoopThread
+from ..lab.stuck import Place, snapshot
 
 __all__ = ["REAL_LIMIT", "VIRTUAL_LIMIT", "Attempt", "Outcome", "Status", "attempt", "describe_error",
            "left_running", "replay", "run_guarded", "still_running", "task_names"]
@@ -89,6 +93,7 @@ class Outcome:
     value: Any = None
     virtual_limit: float = VIRTUAL_LIMIT
     real_limit: float = REAL_LIMIT
+    stuck: str = ""  # where the tasks of a run that did not finish were waiting ("" if unknown)
 
     @property
     def ok(self) -> bool:
@@ -124,6 +129,8 @@ class Outcome:
         if self.status is Status.HUNG:
             text += (" If the notebook stays slow, restart the kernel: a loop with no await at all "
                      "cannot be stopped from outside.")
+        if self.stuck:
+            text += f" Where the tasks were: {self.stuck}."
         return text
 
 
@@ -176,17 +183,33 @@ def run_guarded(main: Coroutine[Any, Any, Any], *, virtual_limit: float = VIRTUA
     run = LoopThread(main, loop_factory=lambda: _LimitedLoop(virtual_limit), name="exercise check")
     limits = {"virtual_limit": virtual_limit, "real_limit": real_limit}
     if not run.join(real_limit):
+        stuck = _where(run.loop)  # read from here while the loop's thread is busy
         run.cancel()  # ends a loop that polls; one that never awaits runs on in its thread
         run.join(1.0)
-        return Outcome(Status.HUNG, **limits)
+        return Outcome(Status.HUNG, **limits, stuck=stuck)
     try:
         return Outcome(Status.OK, run.result(), **limits)
     except Deadlock as error:
-        return Outcome(Status.DEADLOCK, error, **limits)
+        return Outcome(Status.DEADLOCK, error, **limits, stuck=run.loop.stuck)
     except _OverTime:
-        return Outcome(Status.TIMEOUT, **limits)
+        return Outcome(Status.TIMEOUT, **limits, stuck=run.loop.stuck)
     except BaseException as error:  # the learner's code may raise anything; report it
         return Outcome(Status.ERROR, error, **limits)
+
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent)  # the checkers' own code, and the bench's
+
+
+def _learners(place: Place) -> bool:
+    return not place.stdlib and not str(Path(place.file).resolve()).startswith(_PACKAGE)
+
+
+def _where(loop: asyncio.AbstractEventLoop) -> str:
+    """Where each pending task of ``loop`` waits, by the learner's lines (see lab.stuck)."""
+    try:
+        return snapshot(loop).summary(_learners)
+    except Exception:  # a snapshot must never turn a verdict into an error  # pragma: no cover
+        return ""
 
 
 class _OverTime(Exception):
@@ -201,10 +224,16 @@ class _LimitedLoop(VirtualTimeLoop):
         super().__init__(thread_grace=0.0)
         self.limit = limit
         self.over = False
+        self.stuck = ""  # where the tasks waited when the run deadlocked or ran over
+
+    def describe_waiting(self) -> str:
+        self.stuck = _where(self)  # every task is waiting: the moment to look
+        return super().describe_waiting()
 
     def advance_to_next_timer(self) -> None:
         due = next_timer_due(self)
         if due is not None and due > self.limit and not self.over:
             self.over = True  # raise once; cleaning up afterwards may still need the clock
+            self.stuck = _where(self)
             raise _OverTime
         super().advance_to_next_timer()

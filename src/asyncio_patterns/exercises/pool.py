@@ -8,11 +8,13 @@ scenario, and names the first promise broken:
 
 - every task in ``async with pool.acquire()`` gets a connection no other task is using;
 - at most ``max_size`` connections are open at once, and connections are reused;
-- ``acquire(timeout=)`` raises ``TimeoutError`` at the timeout, whether it was waiting for a
-  busy pool or for a slow ``connect()``, and the pool is intact afterwards: every slot
-  can still be used;
+- ``acquire(timeout=)`` bounds getting a connection, never the block: it raises
+  ``TimeoutError`` at the timeout, whether it was waiting for a busy pool or for a slow
+  ``connect()``, and the pool is intact afterwards (every slot can still be used); a
+  borrower that got its connection in time has the rest of its block to itself;
 - a task cancelled just as a connection was handed to it loses nothing;
-- a connection whose block raised is closed, not lent again, and the error reaches the caller;
+- a connection whose block raised or was cancelled is closed, not lent again, and the error
+  (or the cancellation) reaches the caller;
 - ``close()`` closes every connection the pool holds.
 
 Each scenario runs under the shared harness, so a hang is a verdict, never a hung kernel.
@@ -80,7 +82,9 @@ async def _guarded_borrow(pool: Any, what: str, hold: float = HOLD, timeout: flo
     except TimeoutError as error:
         if timeout is None:
             raise _Broken(f"{what}: acquire() was still waiting after {BORROW_LIMIT:g} s although connections "
-                          "should have been free: was a slot lost (acquired and never released)?") from error
+                          "should have been free: a slot was lost (taken and never released). Release it on "
+                          "every way out: in a `finally:` around `yield conn` (an error or a cancellation in "
+                          "the block too), and when connect() fails") from error
         raise
 
 
@@ -141,7 +145,8 @@ async def _timeout_when_busy(Pool: type) -> None:
         raise
     else:
         raise _Broken("with max_size=1 and the only connection borrowed for 2 s, acquire(timeout=0.5) got a "
-                      "connection: wait for a free slot, and raise TimeoutError after timeout seconds")
+                      "connection after the holder gave it back: the time limit must cover the wait for a free "
+                      "slot as well as connect() (`async with asyncio.timeout(timeout):` around both)")
     await holder
     _check_not_shared(service, "a timed-out acquire")
     began = loop.time()
@@ -174,6 +179,47 @@ async def _timeout_while_connecting(Pool: type) -> None:
                       "connection from a pool of max_size=2: a timeout (a cancellation) in connect() lost the "
                       "slot. Release the slot when connect() fails or is cancelled (try/except BaseException, "
                       "or take the slot with `async with`)") from None
+
+
+async def _timeout_covers_getting_only(Pool: type) -> None:
+    loop = asyncio.get_running_loop()
+    service = _Watched()
+    pool = _pool(Pool, service, size=1)
+    began = loop.time()
+    try:
+        await _borrow(pool, 1.0, timeout=0.5)
+    except TimeoutError:
+        raise _Broken(f"acquire(timeout=0.5) got a new connection in {CONNECT:g} s, then the borrower's own 1 s "
+                      f"of work was cut off with TimeoutError at {loop.time() - began:g} s: the time limit covers "
+                      "getting a connection (the wait and connect()), not the block. End `async with "
+                      "asyncio.timeout(timeout):` before `yield conn`") from None
+
+
+async def _cancel_in_block(Pool: type) -> None:
+    service = _Watched()
+    pool = _pool(Pool, service, size=1)
+    task = asyncio.create_task(_borrow(pool, 10.0))
+    await asyncio.sleep(1.0)
+    task.cancel()
+    outcome = (await asyncio.gather(task, return_exceptions=True))[0]
+    if not isinstance(outcome, asyncio.CancelledError):
+        raise _Broken(f"a borrower cancelled inside its block ended with {outcome!r} instead of being cancelled: "
+                      "re-raise the CancelledError after closing the connection")
+    try:
+        again = await _guarded_borrow(pool, "the borrow after a cancelled block", hold=0.1)
+    except ConnectionError:
+        raise _Broken("a borrower was cancelled in the middle of a request and its connection was lent to the "
+                      "next task: its state is unknown, so close it. A cancellation is not an Exception: catch "
+                      "BaseException (or use `finally`) around `yield conn`") from None
+    first = service.connections[0]
+    if again is first:
+        raise _Broken("a borrower was cancelled in the middle of a request and its connection was lent again: "
+                      "close a connection whose block was cancelled. A cancellation is not an Exception: catch "
+                      "BaseException around `yield conn`")
+    if not first.closed:
+        raise _Broken("a borrower was cancelled in the middle of a request, and its connection was dropped but "
+                      "never closed: a cancellation is not an Exception, so `except Exception` misses it. Catch "
+                      "BaseException around `yield conn`, await close(conn), and re-raise")
 
 
 async def _cancel_at_hand_over(Pool: type) -> None:
@@ -253,8 +299,10 @@ SCENARIOS: list[tuple[Callable[[type], Coroutine[Any, Any, None]], str]] = [
     (_reuse, "reuse"),
     (_concurrent, "12 borrowers"),
     (_error_in_block, "an error in the block"),
+    (_cancel_in_block, "a cancellation in the block"),
     (_timeout_when_busy, "a timeout while the pool is busy"),
     (_timeout_while_connecting, "a timeout during connect()"),
+    (_timeout_covers_getting_only, "a timeout and a long block"),
     (_cancel_at_hand_over, "a cancellation at the hand-over"),
     (_close, "close()"),
 ]
@@ -304,5 +352,6 @@ def check_pool(ConnectionPool: object, *, real_limit: float = REAL_LIMIT) -> Ver
             return Verdict(False, f"{outcome.value} (scenario: {name})")
     return Verdict(True, "each borrower got a connection of its own; at most max_size were open and idle ones "
                          "were reused; acquire(timeout=) timed out on time, while waiting and while connecting, "
-                         "and left every slot usable; a waiter cancelled at the hand-over lost nothing; a "
-                         "connection whose block raised was closed, not lent again; close() closed them all.")
+                         "left every slot usable and never cut a block short; a waiter cancelled at the hand-over "
+                         "lost nothing; a connection whose block raised or was cancelled was closed, not lent "
+                         "again; close() closed them all.")

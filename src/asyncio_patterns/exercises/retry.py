@@ -7,30 +7,39 @@ each a coroutine function that takes 10 ms per call and records when it was call
 - one that fails twice with :class:`TransientError` and then answers (run several times,
   so that waits that never vary, or that exceed their bound, are seen);
 - one that always fails (exactly ``attempts`` calls, each wait within ``min(cap, base * 2 **
-  (n - 1))``, the last error raised with no wait after the last call);
+  (n - 1))`` and the waits using that range as it grows, the last error itself raised with no
+  wait after the last call);
 - one that raises a bug (``KeyError``): it must not be retried;
 - one that asks for ``retry_after`` seconds, and one that asks for more than the deadline;
-- one that always fails against a deadline, and one that hangs past it;
+- one that always fails against a deadline, one that hangs past it, and one that fails until
+  1.5 s and then hangs (a deadline per call, instead of one for the whole retried call, lets
+  that last call run past the deadline);
 - one that hangs while an ``asyncio.timeout`` around ``call_with_retries`` fires: the
   cancellation must not be retried.
 
-Every run is guarded by the shared harness, so a hang is a verdict, never a hung kernel.
+Every run is guarded by the shared harness, so a hang is a verdict, never a hung kernel. A
+``time.sleep`` called on the check's loop returns at once and is reported: it would block the
+loop (and in virtual time it waits nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from ..lab.clock import VirtualTimeLoop
 from . import Verdict, not_a_function
 from ._harness import REAL_LIMIT, Attempt, attempt, describe_error, run_guarded
 
 __all__ = ["TransientError", "check_retries"]
 
 WORK = 0.01  # seconds each scripted call takes
+HANG = 100.0  # seconds a call takes once the service hangs
 EPSILON = 1e-9
 JITTER_RUNS = 8  # runs of the recovering service, to see whether the waits vary
 
@@ -57,15 +66,19 @@ class _Run(Attempt):
         return [start - end for end, start in zip(self.ends, self.starts[1:])]
 
 
-def _service(run: _Run, failures: int, error: Callable[[], BaseException], work: float = WORK) -> Callable:
+def _service(run: _Run, failures: int, error: Callable[[], BaseException], work: float = WORK,
+             hang_from: float | None = None) -> Callable:
+    """A call takes ``work`` seconds, and the first ``failures`` calls raise ``error()``; a call
+    that starts at ``hang_from`` seconds or later hangs for ``HANG`` seconds instead."""
     async def service() -> str:
         loop = asyncio.get_running_loop()
         run.starts.append(loop.time())
+        hangs = hang_from is not None and loop.time() >= hang_from
         try:
-            await asyncio.sleep(work)
+            await asyncio.sleep(HANG if hangs else work)
         finally:
             run.ends.append(loop.time())
-        if len(run.starts) <= failures:
+        if not hangs and len(run.starts) <= failures:
             raised = error()
             run.raised.append(raised)
             raise raised
@@ -74,9 +87,10 @@ def _service(run: _Run, failures: int, error: Callable[[], BaseException], work:
 
 
 async def _scripted(function: Callable, failures: int, error: Callable[[], BaseException], *, attempts: int,
-                    base: float, cap: float, deadline: float, work: float = WORK, within: float = 1000.0) -> _Run:
+                    base: float, cap: float, deadline: float, work: float = WORK, hang_from: float | None = None,
+                    within: float = 1000.0) -> _Run:
     run = _Run()
-    call = functools.partial(function, _service(run, failures, error, work),
+    call = functools.partial(function, _service(run, failures, error, work, hang_from),
                              attempts=attempts, base=base, cap=cap, deadline=deadline)
     await attempt(run, call, timeout=within)
     run.over = asyncio.get_running_loop().time()
@@ -88,11 +102,40 @@ def _bound(n: int, base: float, cap: float) -> float:
 
 
 def _raised_last(run: _Run) -> bool:
-    """It raised the last TransientError itself, or an error caused by it (a RetryError)."""
-    if not run.raised:
-        return False
-    last, error = run.raised[-1], run.error
-    return error is last or (error is not None and error.__cause__ is last)
+    """It raised the last TransientError itself (not a new error, not one that wraps it)."""
+    return bool(run.raised) and run.error is run.raised[-1]
+
+
+def _not_the_last(run: _Run, what: str, when: str) -> Verdict | None:
+    """A "Not yet" if ``when`` it raised anything but the last TransientError itself."""
+    if run.error is None or _raised_last(run):
+        return None
+    return Verdict(False, f"{what}: {when}, it raised {describe_error(run.error)}, not the last TransientError. "
+                          "Raise the last error itself (a bare `raise` in the except block), so that the "
+                          "caller's `except TransientError` still matches and sees what failed")
+
+
+@contextlib.contextmanager
+def _time_sleep_recorded() -> Iterator[list[float]]:
+    """While it lasts, ``time.sleep`` called on a virtual-time loop returns at once and its
+    argument is recorded; called anywhere else, it sleeps as usual."""
+    calls: list[float] = []
+    real = time.sleep
+
+    def sleep(seconds: float) -> None:
+        try:
+            on_the_check = isinstance(asyncio.get_running_loop(), VirtualTimeLoop)
+        except RuntimeError:  # no loop running in this thread
+            on_the_check = False
+        if not on_the_check:
+            return real(seconds)
+        calls.append(seconds)
+
+    time.sleep = sleep
+    try:
+        yield calls
+    finally:
+        time.sleep = real
 
 
 @dataclass(frozen=True)
@@ -133,8 +176,14 @@ def _scripted_run(function: Callable, real_limit: float, scenario: _Scenario) ->
     """Run one scripted service under the harness; a run that did not finish (or, for most
     scenarios, that was not a coroutine or still retrying at the check's limit) is a Verdict."""
     what = scenario.what
-    outcome = run_guarded(_scripted(function, scenario.failures, scenario.error, **scenario.settings),
-                          real_limit=real_limit)
+    with _time_sleep_recorded() as slept:
+        outcome = run_guarded(_scripted(function, scenario.failures, scenario.error, **scenario.settings),
+                              real_limit=real_limit)
+    if slept:
+        more = f" and {len(slept) - 1} more time(s)" if len(slept) > 1 else ""
+        return Verdict(False, f"{what}: it called time.sleep({slept[0]:.3g}){more}. time.sleep blocks the event "
+                              "loop: no other task runs until it returns (and in the check's virtual time it "
+                              "waits nothing). Use `await asyncio.sleep(wait)`")
     if not outcome.finished:
         return Verdict(False, f"{what}: " + outcome.unfinished(
             timeout="Does the loop stop after `attempts` calls?",
@@ -166,6 +215,9 @@ def _recovers(runs: list[_Run], what: str) -> Verdict | None:
                                       f"between 0 and min(cap, base * 2 ** (n - 1)) = {_bound(n, 0.1, 1.0):g} s "
                                       "(the first retry waits at most base)")
         first_waits.append(round(run.waits[0], 9))
+    if set(first_waits) == {0}:
+        return Verdict(False, f"{what}: in {len(runs)} runs it called again at once, 0 s after each failure. "
+                              "Wait before each retry with `await asyncio.sleep(wait)`")
     if len(set(first_waits)) == 1:
         return Verdict(False, f"{what}: in {len(runs)} runs the wait before the first retry was "
                               f"{first_waits[0]:g} s every time. Without jitter, clients that fail together "
@@ -186,13 +238,32 @@ def _gives_up(runs: list[_Run], what: str) -> Verdict | None:
         if run.error is None:
             return Verdict(False, f"{what}: it returned {run.result!r} after all 6 calls failed; raise the last "
                                   "TransientError so the caller knows")
-        if not _raised_last(run):
-            return Verdict(False, f"{what}: it raised {describe_error(run.error)}; raise the last TransientError "
-                                  "itself (a bare `raise` in the except block)")
+        wrapped = _not_the_last(run, what, "after all 6 calls failed")
+        if wrapped is not None:
+            return wrapped
         late = run.over - run.ends[-1]
         if late > EPSILON:
             return Verdict(False, f"{what}: after the last call failed it waited {late:.3f} s before raising. "
                                   "There is nothing to wait for after the last attempt: raise at once")
+    return _backs_off(runs, what, base=0.1)
+
+
+def _backs_off(runs: list[_Run], what: str, *, base: float) -> Verdict | None:
+    """The waits use the range full jitter gives them: some wait is more than a tenth of base, and
+    some wait before retry 2 or later (whose bound is at least 2 base) is more than base. With
+    full jitter, 8 runs of 5 waits (bounds 0.1, 0.2, 0.3, 0.3, 0.3 s) fail the second by chance with
+    a probability of (1/2 * (1/3) ** 3) ** 8, one in 7e13, and the first far less often."""
+    waits = [wait for run in runs for wait in run.waits]
+    later = [wait for run in runs for wait in run.waits[1:]]
+    fix = "draw each wait from the whole range: random.uniform(0, min(cap, base * 2 ** (n - 1)))"
+    if max(waits) <= base / 10:
+        return Verdict(False, f"{what}: in {len(runs)} runs the longest wait was {max(waits):.6f} s, though "
+                              f"the bounds are {base:g} s before the first retry and more after: that is no "
+                              f"backoff, and the retries hit the failing service almost at once. Back off: {fix}")
+    if max(later) <= base + EPSILON:
+        return Verdict(False, f"{what}: in {len(runs)} runs no wait before retry 2 or later was longer than "
+                              f"base ({base:g} s; the longest was {max(later):.3f} s): the waits do not grow. "
+                              f"The bound doubles with each retry, up to cap: {fix}")
     return None
 
 
@@ -230,7 +301,7 @@ def _retry_after_past_deadline(runs: list[_Run], what: str) -> Verdict | None:
     if run.error is None or run.over - run.ends[-1] > EPSILON:
         return Verdict(False, f"{what}: raise the TransientError at once (it ended at {run.over:g} s, "
                               f"{'raising' if run.error else 'returning ' + repr(run.result)})")
-    return None
+    return _not_the_last(run, what, "when the wait it was asked for would end past the deadline")
 
 
 def _deadline(runs: list[_Run], what: str) -> Verdict | None:
@@ -245,7 +316,7 @@ def _deadline(runs: list[_Run], what: str) -> Verdict | None:
     if late > EPSILON:
         return Verdict(False, f"{what}: after its last call it waited {late:.3f} s and then gave up at "
                               f"{run.over:.3f} s. If the next wait would end past the deadline, raise at once")
-    return None
+    return _not_the_last(run, what, "when the deadline stopped the retries")
 
 
 def _hung_call(runs: list[_Run], what: str) -> Verdict | None:
@@ -253,6 +324,20 @@ def _hung_call(runs: list[_Run], what: str) -> Verdict | None:
     if run.over > 2.0 + EPSILON:
         return Verdict(False, f"{what}: it returned at {run.over:g} s. The deadline covers the calls too: "
                               "run each call under `asyncio.timeout_at(start + deadline)`")
+    if run.error is None:
+        return Verdict(False, f"{what}: it returned {run.result!r} at the deadline; raise an error "
+                              "(TimeoutError) so the caller knows there is no answer")
+    return None
+
+
+def _one_deadline(runs: list[_Run], what: str) -> Verdict | None:
+    run = runs[0]
+    if run.over > 2.0 + EPSILON:
+        last = run.starts[-1]
+        return Verdict(False, f"{what}: it ended at {run.over:.3f} s, past the 2 s deadline: its last call began at "
+                              f"{last:.3f} s and was allowed {run.over - last:.3f} s. The deadline is for the whole "
+                              "retried call, not each call: compute `give_up_at = loop.time() + deadline` once, "
+                              "before the first call, and run every call under `asyncio.timeout_at(give_up_at)`")
     if run.error is None:
         return Verdict(False, f"{what}: it returned {run.result!r} at the deadline; raise an error "
                               "(TimeoutError) so the caller knows there is no answer")
@@ -294,7 +379,10 @@ _SCENARIOS = (
     _scenario("a service that always fails", 1000, TransientError, _deadline,
               attempts=50, base=1.0, cap=4.0, deadline=5.0),
     _scenario("a service whose call hangs for 100 s", 0, TransientError, _hung_call,
-              attempts=3, base=0.1, cap=1.0, deadline=2.0, work=100.0),
+              attempts=3, base=0.1, cap=1.0, deadline=2.0, work=HANG),
+    # cap = base keeps every wait under 0.1 s, so some call always starts between 1.5 and 2 s
+    _scenario("a service that fails until 1.5 s, then hangs", 1000, TransientError, _one_deadline,
+              attempts=1000, base=0.1, cap=0.1, deadline=2.0, hang_from=1.5),
     _scenario("a call cancelled by an `asyncio.timeout(0.5)` around call_with_retries", 0, TransientError,
               _cancelled, shared=False, attempts=5, base=0.1, cap=1.0, deadline=30.0, work=10.0, within=0.5),
 )

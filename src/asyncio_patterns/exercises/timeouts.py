@@ -3,7 +3,8 @@
 The learner writes ``async def fetch_all(fetch, keys, timeout)``: call ``await fetch(key)``
 for every key at once and return one entry per key, in order: the result, or
 ``TimedOut(timeout)`` for a fetch that did not answer within ``timeout`` seconds (and is
-cancelled). The whole call must take no longer than ``timeout``.
+cancelled). The whole call must take no longer than ``timeout``. Any other error from a fetch,
+its own ``TimeoutError`` included, must reach the caller (raised, alone or in an ``ExceptionGroup``).
 
 ``check_fetch_all(fetch_all)`` runs it in virtual time on seeded rounds: long-tailed
 latencies, fetches that never answer, results that are ``None``; then a round in which
@@ -184,7 +185,8 @@ def _judge_own_error(run: _Round) -> str | None:
                     "your deadline's TimeoutError means TimedOut: keep the timeout object "
                     "(`deadline = asyncio.timeout(t)`) and check `deadline.expired()`, or let other errors propagate")
     return (f"fetch({key!r}) failed with its own TimeoutError after {OWN_ERROR_AT:g} s, and fetch_all() returned "
-            "normally: let an error other than your deadline reach the caller")
+            "normally: an error other than your deadline must reach the caller. Catch only your deadline's "
+            "TimeoutError (`if deadline.expired(): return TimedOut(timeout)`) and `raise` every other error")
 
 
 def check_fetch_all(fetch_all, *, seed: int | None = None, real_limit: float = REAL_LIMIT) -> Verdict:

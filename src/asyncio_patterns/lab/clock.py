@@ -8,12 +8,20 @@ virtual-time run raises :class:`VirtualClockError`.
 
 Both runners start a fresh event loop in a worker thread, so they work anywhere,
 including a notebook whose own event loop is already running.
+
+Ties: many callbacks fall due at the same virtual instant (two timers with the same
+deadline, the wake-ups of every task a lock release or an event touches), and asyncio runs
+them in the order they were scheduled. ``run_virtual(main, seed=7)`` runs each batch of
+callbacks that became ready together in an order shuffled by ``random.Random(7)`` instead,
+so a result that depends on that order shows up under some seed, and the seed replays it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
+import random
 import re
 import selectors
 import time
@@ -81,14 +89,46 @@ class _VirtualSelector(selectors.DefaultSelector):
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop whose ``time()`` is virtual and starts at 0.0."""
+    """An event loop whose ``time()`` is virtual and starts at 0.0.
 
-    def __init__(self, thread_grace: float = 0.1) -> None:
+    With a ``seed``, callbacks that become ready together run in a seeded random order
+    (see the module's "Ties"); without one, in the order they were scheduled, as asyncio does.
+    """
+
+    def __init__(self, thread_grace: float = 0.1, *, seed: int | None = None) -> None:
         selector = _VirtualSelector(thread_grace)
         self._virtual_now = 0.0
         self.executor_jobs = 0  # run_in_executor calls not yet finished
         super().__init__(selector)
         selector.loop = self
+        self.seed = seed
+        if seed is not None:
+            self._shuffle = random.Random(seed).shuffle
+            self._held: list[tuple[asyncio.Handle, Any, tuple, contextvars.Context]] = []  # scheduled, not yet released
+            self.call_soon = self._call_soon_shuffled  # on the instance: an unseeded loop pays nothing
+
+    def _call_soon_shuffled(self, callback, *args, context=None):
+        # Everything that makes a callback ready goes through call_soon: a task's first step,
+        # a future's done-callbacks (so a task's wake-up after a timer or a lock), a timer
+        # firing. Hold them, and release the whole batch, shuffled, in the loop's next turn.
+        if context is None:
+            context = contextvars.copy_context()  # as call_soon does: the caller's context
+        handle = asyncio.Handle(callback, args, self, context)  # what the caller may cancel
+        if not self._held:
+            super().call_soon(self._release_held)
+        self._held.append((handle, callback, args, context))
+        return handle
+
+    def _release_held(self) -> None:
+        batch, self._held = self._held, []
+        self._shuffle(batch)
+        for handle, callback, args, context in batch:
+            super().call_soon(self._run_held, handle, callback, args, context=context)
+
+    @staticmethod
+    def _run_held(handle: asyncio.Handle, callback, args: tuple) -> None:
+        if not handle.cancelled():
+            callback(*args)
 
     def time(self) -> float:
         return self._virtual_now
@@ -176,22 +216,26 @@ def _run_in_thread(main: Coroutine[Any, Any, T], loop_factory, runner_name: str)
     return run.result()
 
 
-def run_virtual(main: Coroutine[Any, Any, T], *, thread_grace: float = 0.1) -> T:
+def run_virtual(main: Coroutine[Any, Any, T], *, thread_grace: float = 0.1, seed: int | None = None) -> T:
     """Run ``main`` to completion in virtual time and return its result.
 
     The clock starts at 0.0 and only moves when every task is waiting, straight to the
     next timer, so the run takes no real time and gives the same result every time.
     While a ``run_in_executor`` or ``to_thread`` job runs, the clock runs at real
     speed; other threads get ``thread_grace`` real seconds to call back. Raises :class:`Deadlock` if every task waits and nothing can wake them.
+    With ``seed`` (an int), callbacks that become ready together run in an order shuffled
+    by that seed: the same seed gives the same order, another seed another order.
     A KeyboardInterrupt (a notebook's stop button) cancels ``main`` and is raised again.
     """
     try:
         thread_grace = seconds("thread_grace", thread_grace)
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be an int (or None for asyncio's own order), got {seed!r}")
     except ValueError:
         if asyncio.iscoroutine(main):
             main.close()  # it will never run; closing it avoids a "never awaited" warning
         raise
-    return _run_in_thread(main, lambda: VirtualTimeLoop(thread_grace), "run_virtual")
+    return _run_in_thread(main, lambda: VirtualTimeLoop(thread_grace, seed=seed), "run_virtual")
 
 
 def run_real(main: Coroutine[Any, Any, T]) -> T:

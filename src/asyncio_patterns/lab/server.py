@@ -246,7 +246,8 @@ class LabServer:
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="asyncio-labserver",
-        description="Serve the course's lab HTTP server until Ctrl-C. 0 turns an option off.",
+        description=("Serve the course's lab HTTP server until Ctrl-C. 0 turns --jitter, --capacity, "
+                     "--failure-rate, --rate-limit and --connect-cost off."),
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default: %(default)s, loopback only)")
@@ -256,7 +257,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--capacity", type=number_type(0, kind=int), default=0, help="requests served at once; the rest wait")
     add("--failure-rate", type=number_type(0, 1), default=0.0, help="share of requests answered 500, 0..1")
     add("--rate-limit", type=number_type(0, kind=int), default=0, help="requests per window before 429 answers")
-    add("--rate-limit-window", type=number_type(1e-3), default=1.0, help="seconds per rate-limit window (default: %(default)s)")
+    add("--rate-limit-window", type=number_type(1e-3), default=1.0,
+        help="seconds per rate-limit window, at least 0.001 (default: %(default)s); --rate-limit 0 turns the limit off")
     add("--connect-cost", type=number_type(0), default=0.0,
         help="seconds each new connection's first request waits (a handshake stand-in)")
     add("--seed", type=int, default=0, help="seed for jitter and failures (default: %(default)s)")

@@ -40,6 +40,28 @@ class PoolClosed(RuntimeError):
     """Raised by ``acquire()`` on a pool that is closing or closed."""
 
 
+async def _to_the_end(awaitable: Awaitable[object]) -> None:
+    """Await ``awaitable`` until it has ended, even through a cancel of the caller, which is
+    raised afterwards. A close cut half-way would leave a connection neither open nor closed."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.cancelled():  # the close itself was cancelled: the loop is shutting down
+                raise
+            cancelled = error
+            if not task.done():
+                continue  # wait on for the close
+        except Exception:
+            if cancelled is None:
+                raise  # the close's own error
+        break
+    if cancelled is not None:
+        raise cancelled
+
+
 class Pool(Generic[T]):
     """At most ``max_size`` connections, each lent to one task at a time.
 
@@ -60,22 +82,38 @@ class Pool(Generic[T]):
 
     *A connection is given back only if its block ended normally.* If the block raised or
     was cancelled, the connection may be half way through a request, so it is closed (with
-    ``close(conn)``, awaited if it returns an awaitable) and its place in the pool freed.
-    ``check(conn)``, if given, is called each time an idle connection is lent; if it returns
-    false (say, the server closed it), that connection is closed and a new one opened
-    instead. It must not block: do a ping inside the block, and raise if it fails.
+    ``close(conn)``, awaited if it returns an awaitable) and its place in the pool freed
+    once the close has returned, so that at most ``max_size`` connections are open (but see
+    the cancellation below). The
+    block's own error (or cancellation) is what propagates; if the close failed too, that
+    error is added to it as a note. ``check(conn)``, if given, is called each time an idle
+    connection is lent; if it returns false (say, the server closed it), that connection is
+    closed and a new one opened instead; if it raises, the connection is closed and the error
+    propagates. It must not block: do a ping inside the block, and raise if it fails.
 
     *Timeouts*: ``acquire(timeout=)`` (by default the pool's ``timeout``; ``None`` waits for
-    ever) bounds the wait for a connection and the ``connect()`` that opens it, and raises
-    ``TimeoutError``. A timed-out or cancelled acquire leaves the pool as it was: a
-    connection handed to it at the very moment it gave up is passed on to the next waiter
-    (or kept idle), never lost, and a slot it was opening a connection in is freed.
+    ever) bounds getting a connection: the wait for one, the ``connect()`` that opens it, and
+    closing one that failed its check; never the block itself. It raises ``TimeoutError``.
+    A timed-out or cancelled acquire leaves the pool as it was: a connection handed to it at
+    the very moment it gave up is passed on to the next waiter (or kept idle), never lost,
+    and a slot it was opening a connection in is freed.
 
     ``await pool.close(timeout=)`` (also the end of ``async with pool:``) refuses new
-    acquires and wakes waiting ones with :class:`PoolClosed`, closes the idle connections,
-    and waits up to ``timeout`` seconds (``None``: for ever) for the borrowed ones, closing
-    each as it comes back. If some are still out then, it raises ``TimeoutError``; they are
-    closed when they come back.
+    acquires and wakes waiting ones with :class:`PoolClosed` (an acquire under way, opening
+    or checking a connection or just handed one, closes that connection and raises
+    :class:`PoolClosed` too), closes the idle connections, and waits
+    up to ``timeout`` seconds (``None``: for ever) for the borrowed ones, closing each as it
+    comes back. If some are still out then, it raises ``TimeoutError``; they are closed when
+    they come back.
+
+    *Cancellation never leaves a connection open.* A close is never cut short: a cancel that
+    lands while ``close(conn)`` runs (in a block that failed, after a failed check, or in
+    ``close()``) waits for it to return and is raised then, and ``close()`` cancelled half-way
+    closes every idle connection before raising, as a ``TaskGroup`` finishes its tasks before
+    raising. So a cancelled ``async with pool:`` leaves no connection open, and the cancel is
+    late by the closes under way at most. A ``close(conn)`` that raised is not tried again:
+    that connection counts as closed, and ``close()`` raises the first such error once it has
+    closed the rest.
     """
 
     def __init__(self, connect: Callable[[], Awaitable[T]], close: Callable[[T], object], *,
@@ -98,7 +136,8 @@ class Pool(Generic[T]):
 
     @property
     def size(self) -> int:
-        """Connections open now (or being opened), idle or borrowed."""
+        """Connections counted against ``max_size``: idle, borrowed, being opened or being
+        closed after a failed block or check (not the idle ones ``close()`` is closing)."""
         return self._size
 
     @property
@@ -128,12 +167,15 @@ class Pool(Generic[T]):
             timeout = self.timeout
         elif timeout is not None:
             timeout = seconds("timeout", timeout)
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout):  # getting a connection only: the block is the caller's
             conn = await self._get()
         try:
             yield conn
-        except BaseException:
-            await self._discard(conn)  # an error or a cancellation: its state is unknown
+        except BaseException as error:
+            try:
+                await self._discard(conn)  # an error or a cancellation: its state is unknown
+            except Exception as close_error:  # (a cancel during the close propagates instead)
+                error.add_note(f"closing its connection failed too: {close_error!r}")
             raise
         if self._closing:
             await self._discard(conn)
@@ -152,18 +194,33 @@ class Pool(Generic[T]):
             got = _SLOT
         else:
             got = await self._wait()
+        # `got` holds one of the slots: from here on it is lent, or closed and its slot freed.
         try:
-            if got is not _SLOT:
-                if self._check is None or self._check(got):
-                    return got
-                self.discarded += 1  # it failed the check: close it, and open another in its slot
-                await self._close_one(got)
-            conn = await self._connect()
+            if got is not _SLOT and await self._passes_check(got):
+                conn = got
+            else:
+                conn = await self._connect()
+                self.opened += 1
+            if self._closing:  # close() began while this task waited, checked or connected
+                await self._close_one(conn)
+                raise PoolClosed("the pool was closed while this task got a connection")
         except BaseException:
             self._give(_SLOT)  # the slot goes to the next waiter, or the pool shrinks
             raise
-        self.opened += 1
         return conn
+
+    async def _passes_check(self, conn: T) -> bool:
+        """``check(conn)``; a connection that fails it, or whose check raises, is closed."""
+        if self._check is None:
+            return True
+        passed = False
+        try:
+            passed = bool(self._check(conn))
+        finally:
+            if not passed:
+                self.discarded += 1
+                await self._close_one(conn)
+        return passed
 
     async def _wait(self) -> Any:
         waiter = asyncio.get_running_loop().create_future()
@@ -201,13 +258,16 @@ class Pool(Generic[T]):
     async def _discard(self, conn: T) -> None:
         if not self._closing:
             self.discarded += 1
-        self._give(_SLOT)  # free its place first: closing it may take a while
-        await self._close_one(conn)
+        try:
+            await self._close_one(conn)
+        finally:
+            self._give(_SLOT)  # its place is free whatever the close did
 
     async def _close_one(self, conn: T) -> None:
+        """``close(conn)``, to its end: a cancel meanwhile is raised once it has returned."""
         closing = self._close(conn)
         if inspect.isawaitable(closing):
-            await closing
+            await _to_the_end(closing)
 
     def _note_returns(self) -> None:
         if self._closing and self.in_use == 0:
@@ -216,7 +276,7 @@ class Pool(Generic[T]):
     # -- closing ---------------------------------------------------------------------
 
     async def close(self, *, timeout: float | None = None) -> None:
-        """Close the pool (see the class); safe to call again, e.g. after a timeout."""
+        """Close the pool (see the class); safe to call again, e.g. to wait on after its timeout."""
         if timeout is not None:
             timeout = seconds("timeout", timeout)
         self._closing = True
@@ -230,16 +290,37 @@ class Pool(Generic[T]):
             async with asyncio.timeout(timeout):
                 await self._all_back.wait()
         except TimeoutError:
-            raise TimeoutError(f"{self.in_use} connection(s) still borrowed after {timeout:g} s: "
-                               "each is closed when it is given back") from None
-        finally:
-            await self._close_idle()
+            still_out = self.in_use
+        except asyncio.CancelledError as cancel:
+            try:
+                await self._close_idle()  # any given back idle meanwhile; then the cancel goes on
+            except Exception as error:
+                cancel.add_note(f"closing an idle connection failed too: {error!r}")
+            raise
+        else:
+            still_out = 0
+        await self._close_idle()  # any given back idle meanwhile (by a waiter cancelled at the hand-over)
+        if still_out:
+            raise TimeoutError(f"{still_out} connection(s) still borrowed after {timeout:g} s: "
+                               "each is closed when it is given back")
 
     async def _close_idle(self) -> None:
-        while self._idle:
-            conn = self._idle.pop()
-            self._size -= 1
-            await self._close_one(conn)
+        """Close every idle connection; a cancel or a failed close is raised once all are closed."""
+        idle, self._idle = self._idle, []  # out of the pool before the first await: lent to no one
+        self._size -= len(idle)
+        cancelled: asyncio.CancelledError | None = None
+        failed: Exception | None = None
+        for conn in idle:
+            try:
+                await self._close_one(conn)
+            except asyncio.CancelledError as error:  # raised once the rest are closed, before any failure
+                cancelled = cancelled or error
+            except Exception as error:
+                failed = failed or error
+        if cancelled is not None:
+            raise cancelled
+        if failed is not None:
+            raise failed
 
     async def __aenter__(self) -> Pool[T]:
         return self

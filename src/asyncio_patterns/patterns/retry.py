@@ -6,8 +6,10 @@
 ``retry`` calls the function; if it raises one of the errors named in ``on``, it waits and
 calls it again, up to ``attempts`` calls in all. Anything else it raises (a ``TypeError``
 from a bug, a ``404``, ``CancelledError``) goes straight to the caller, unretried. When it
-gives up, it raises :class:`RetryError`, which carries every :class:`Attempt` it made and
-has the last error as its ``__cause__``.
+gives up, it raises the last error itself, so that the caller's ``except ServerBusy:``
+still matches, with the report attached: ``error.retry_attempts`` holds every
+:class:`Attempt` it made, and a note (``error.add_note``) that a traceback prints says why
+it stopped.
 
 The waits come from :func:`backoff_delays`. Times are read from the event loop's clock
 (``loop.time()``), as ``asyncio.sleep`` and ``asyncio.timeout`` read them, so a test can run
@@ -28,7 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from ._checks import whole_number
 
-__all__ = ["JITTERS", "Attempt", "RetryError", "backoff_delays", "retry"]
+__all__ = ["JITTERS", "Attempt", "backoff_delays", "retry"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -50,11 +52,12 @@ def backoff_delays(*, base: float, cap: float, jitter: str = "full",
     - ``"decorrelated"``: ``min(cap, uniform(base, 3 * previous))``, where ``previous`` is
       the wait before (``base`` at first): it grows from the last wait, not from ``n``.
 
-    ``base=0`` gives no backoff at all: every wait is 0. ``rng`` (a ``random.Random``) makes
-    the waits reproducible; by default they come from the ``random`` module.
+    ``base=0`` gives no backoff at all: every wait is 0. The random part is drawn from
+    ``rng`` (a ``random.Random`` of its own: seeded, it makes the waits reproducible), by
+    default from the ``random`` module's shared generator, which ``random.seed()`` resets.
     """
     _check_delays(base, cap, jitter)
-    draw = rng if rng is not None else random.Random()
+    draw: Any = rng if rng is not None else random  # the module's functions share its generator
     previous = base
     for n in itertools.count():
         exponential = min(cap, base * 2.0 ** min(n, 1023))  # 2.0 ** 1024 would overflow
@@ -85,22 +88,6 @@ class Attempt:
         return f"attempt {self.number} at {self.start:.3f} s: {outcome}{then}"
 
 
-class RetryError(Exception):
-    """``retry`` gave up. ``attempts`` holds every call it made; the last error is the cause."""
-
-    def __init__(self, reason: str, attempts: tuple[Attempt, ...]) -> None:
-        self.reason = reason
-        self.attempts = attempts
-        last = attempts[-1]
-        plural = "s" if len(attempts) != 1 else ""
-        super().__init__(f"gave up after {len(attempts)} attempt{plural} in {last.end:.3f} s ({reason}); "
-                         f"last error: {_describe(last.error)}")
-
-    @property
-    def last_error(self) -> BaseException | None:
-        return self.attempts[-1].error
-
-
 def retry(
     *,
     on: type[Exception] | tuple[type[Exception], ...],
@@ -110,6 +97,7 @@ def retry(
     jitter: str = "full",
     deadline: float | None = None,
     retry_after: Callable[[Exception], float | None] | None = None,
+    max_retry_after: float = 60.0,
     on_retry: Callable[[Attempt], object] | None = None,
     rng: random.Random | None = None,
 ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
@@ -117,20 +105,32 @@ def retry(
 
     - **What is retried:** only errors that are instances of ``on`` (a class or a tuple of
       classes, each a subclass of ``Exception``). ``on=Exception`` is refused: it would retry
-      the ``TypeError`` of a bug. ``CancelledError``, ``KeyboardInterrupt`` and every other
-      error pass through at once, so a timeout or a cancel around the call works.
+      the ``TypeError`` of a bug. Every other error passes through at once, as it is.
+    - **Cancellation:** a cancel is never retried. Wherever it lands (during a call or
+      during a wait), ``CancelledError`` goes to the caller at once, and nothing is called
+      after it; so a timeout or a ``TaskGroup`` around the retried call works.
     - **How often:** at most ``attempts`` calls in all (``attempts=1``: one call, no retry).
     - **How long between calls:** the next of :func:`backoff_delays` (``base``, ``cap``,
-      ``jitter``, ``rng``). If ``retry_after(error)`` returns a number of seconds (a server's
-      ``Retry-After``), the wait is at least that; ``cap`` limits only the backoff, never
-      what the server asked for.
+      ``jitter``, ``rng``; without ``rng``, the ``random`` module's generator). If
+      ``retry_after(error)`` returns a number of seconds (a server's ``Retry-After``), the
+      wait is at least that; ``cap`` limits only the backoff, never what the server asked
+      for. A negative number means "now". A server that asks for more than
+      ``max_retry_after`` seconds (an hour, a day, ``inf``) is not waited for: it gives up
+      at once, rather than park the caller.
     - **Never after the last call:** when no call is left, it raises at once, without waiting.
     - **Deadline:** with ``deadline`` seconds, the whole retried call ends by then: a call
-      still running at the deadline is cancelled, and a wait that would end past the
-      deadline is not started (it gives up at once).
-    - **The report:** giving up raises :class:`RetryError` (``.attempts``, ``.last_error``;
-      ``__cause__`` is the last error). ``on_retry(attempt)`` is called before each wait,
-      for logging.
+      still running at the deadline is cancelled (its ``TimeoutError`` is raised), and a
+      wait that would end past the deadline is not started (it gives up at once).
+    - **Giving up** raises the last error itself: the caller's ``except`` clauses match it
+      as if there had been no retry. ``error.retry_attempts`` is the tuple of every
+      :class:`Attempt`, and ``error.__notes__`` ends with one line saying why it stopped.
+      (An error that refuses new attributes, such as a frozen dataclass, is raised without
+      them.) If the same error object is raised again by a later retry, it gets a note more.
+    - **Hooks:** ``on_retry(attempt)`` is called before each wait, for logging. If
+      ``retry_after`` or ``on_retry`` raises (or ``retry_after`` returns something that is
+      not a number of seconds), it gives up at once and raises the call's error, with a note
+      naming the hook's error: a bug in a hook must neither hide what failed nor let the
+      calls go on at a wait nobody chose.
 
     The decorated function keeps its name, docstring and signature (``functools.wraps``).
     """
@@ -139,6 +139,9 @@ def retry(
     _check_delays(base, cap, jitter)
     if deadline is not None and not (_is_number(deadline) and deadline > 0):
         raise ValueError(f"deadline must be a number of seconds > 0, or None for no deadline, got {deadline!r}")
+    if not (_is_number(max_retry_after) and max_retry_after >= 0):
+        raise ValueError(f"max_retry_after must be a number of seconds >= 0 (the longest Retry-After worth "
+                         f"waiting for), got {max_retry_after!r}")
 
     def decorate(function: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
         if not inspect.iscoroutinefunction(function):
@@ -160,34 +163,70 @@ def retry(
                         return await function(*args, **kwargs)
                 except Exception as error:
                     end = loop.time() - began
+                    wait, why = 0.0, None  # why: the reason to give up, if there is one
                     if scope.expired():
-                        made.append(Attempt(number, start, end, error))
-                        raise RetryError(f"the {deadline:g} s deadline passed during attempt {number}",
-                                         tuple(made)) from error
-                    if not isinstance(error, errors):
-                        raise  # not a failure we were asked to retry: the caller must see it
-                    failed = error
-                if number == attempts:
-                    made.append(Attempt(number, start, end, failed))
-                    raise RetryError(f"all {attempts} attempts failed", tuple(made)) from failed
-                wait = next(waits)
-                asked = retry_after(failed) if retry_after is not None else None
-                if asked is not None:
-                    wait = max(wait, float(asked))
-                if give_up_at is not None and loop.time() + wait >= give_up_at:
-                    made.append(Attempt(number, start, end, failed))
-                    why = "the server asked to wait" if asked is not None and wait == asked else "the next wait is"
-                    raise RetryError(f"{why} {wait:.3f} s, past the {deadline:g} s deadline",
-                                     tuple(made)) from failed
-                made.append(Attempt(number, start, end, failed, wait))
-                if on_retry is not None:
-                    on_retry(made[-1])
+                        why = f"the {deadline:g} s deadline passed during attempt {number}"
+                    elif not isinstance(error, errors):
+                        raise  # not a failure we were asked to retry: the caller must see it as it is
+                    elif number == attempts:
+                        why = f"all {attempts} attempts failed" if attempts > 1 else "its one attempt failed"
+                    else:
+                        wait, why = _next_wait(error, next(waits), retry_after, max_retry_after,
+                                               loop.time(), give_up_at, deadline)
+                    if why is None and on_retry is not None:
+                        why = _logged(on_retry, Attempt(number, start, end, error, wait))
+                    made.append(Attempt(number, start, end, error, wait if why is None else 0.0))
+                    if why is not None:
+                        _report(error, made, why)
+                        raise  # the last error itself, the report attached
                 await asyncio.sleep(wait)
             raise AssertionError("unreachable: the last attempt returns or raises")
 
         return retried
 
     return decorate
+
+
+def _next_wait(error: Exception, backoff: float, retry_after: Callable[[Exception], float | None] | None,
+               max_retry_after: float, now: float, give_up_at: float | None,
+               deadline: float | None) -> tuple[float, str | None]:
+    """The wait before the next call, and None; or why not to make one."""
+    wait, asked = backoff, None
+    if retry_after is not None:
+        try:
+            asked = retry_after(error)
+        except Exception as hook_error:
+            return 0.0, f"retry_after(error) raised {_describe(hook_error)}"
+        if asked is not None:
+            if isinstance(asked, bool) or not isinstance(asked, (int, float)) or math.isnan(asked):
+                return 0.0, f"retry_after(error) returned {asked!r}, not a number of seconds or None"
+            asked = max(0.0, float(asked))
+            if asked > max_retry_after:
+                return 0.0, f"the server asked to wait {asked:g} s, more than max_retry_after ({max_retry_after:g} s)"
+            wait = max(wait, asked)
+    if give_up_at is not None and now + wait >= give_up_at:
+        what = "the server asked to wait" if asked is not None and wait == asked else "the next wait is"
+        return wait, f"{what} {wait:.3f} s, past the {deadline:g} s deadline"
+    return wait, None
+
+
+def _logged(on_retry: Callable[[Attempt], object], attempt: Attempt) -> str | None:
+    """Call ``on_retry(attempt)``; None, or why to give up if it raised."""
+    try:
+        on_retry(attempt)
+    except Exception as hook_error:
+        return f"on_retry(attempt) raised {_describe(hook_error)}"
+    return None
+
+
+def _report(error: BaseException, made: list[Attempt], why: str) -> None:
+    """Attach the attempts, and a note saying why it gave up, to the error it is about to raise."""
+    plural = "s" if len(made) != 1 else ""
+    try:
+        error.retry_attempts = tuple(made)  # type: ignore[attr-defined]
+        error.add_note(f"retry gave up after {len(made)} attempt{plural} in {made[-1].end:.3f} s: {why}")
+    except AttributeError:  # it refuses new attributes (a frozen dataclass): raise it as it is
+        pass
 
 
 def _check_errors(on: Any) -> tuple[type[Exception], ...]:

@@ -12,8 +12,12 @@
 1. :meth:`~WorkerPool.close`: stop accepting; ``submit`` raises :class:`PoolStopping` from here on.
 2. :meth:`~WorkerPool.drain`: the workers go on with the jobs already accepted, running and
    queued, until none is left or ``deadline`` seconds have passed (or ``hurry`` is set).
-3. :meth:`~WorkerPool.cancel`: cancel the workers, *await* them (a cancelled job's clean-up
-   runs now, not after the caller has moved on), and hand back every job not completed.
+3. :meth:`~WorkerPool.cancel`: hand back the jobs never started, cancel the workers and *await*
+   them (a cancelled job's clean-up runs now, not after the caller has moved on); the jobs
+   they were running are handed back as their clean-up ends.
+
+``stop`` takes ``deadline`` plus that clean-up. A cancel of the task running it, at any of its
+awaits, loses no job (see :class:`WorkerPool`).
 
 Every job accepted ends in exactly one list of the :class:`StopReport`: ``completed``,
 ``failed`` (its handler raised) or ``handed_back`` (cancelled while running, or never
@@ -42,7 +46,9 @@ class ShutdownSignals:
     The first signal sets :attr:`requested` (stop gracefully), a second sets :attr:`forced`
     (stop now). ``on_signal(signum, count)`` is called for each, for logging. Use it as a
     ``with`` block inside the running loop's main thread; on exit the handlers are removed
-    and the signals' default actions restored.
+    and the ones found on entry put back: inside ``asyncio.run``, the Runner's own SIGINT
+    handler (Ctrl-C cancels the main task), elsewhere the default actions. Do not nest it
+    with another ``loop.add_signal_handler`` for the same signal: a loop keeps one per signal.
 
     The handlers are installed with ``loop.add_signal_handler``, so they run in the event
     loop as ordinary callbacks, between two steps of the tasks, where setting an event or
@@ -67,7 +73,7 @@ class ShutdownSignals:
         self.received: list[str] = []  # the names of the signals received, in order
         self.uncatchable: list[str] = []  # signals this platform cannot catch (Windows: SIGTERM)
         self._installed: list[signal.Signals] = []
-        self._previous: dict[signal.Signals, Any] = {}  # Windows fallback: handlers to restore
+        self._previous: dict[signal.Signals, Any] = {}  # the handlers found on entry, to restore
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def receive(self, signum: int) -> None:
@@ -81,6 +87,7 @@ class ShutdownSignals:
     def __enter__(self) -> ShutdownSignals:
         self._loop = loop = asyncio.get_running_loop()
         for signum in self.signals:
+            found = signal.getsignal(signum)
             try:
                 loop.add_signal_handler(signum, self.receive, signum)
             except NotImplementedError:  # Windows: no add_signal_handler
@@ -91,13 +98,15 @@ class ShutdownSignals:
                     self.uncatchable.append(signum.name)
                 continue
             self._installed.append(signum)
+            self._previous[signum] = found  # None: one not installed from Python, which cannot be put back
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         for signum in self._installed:
-            self._loop.remove_signal_handler(signum)  # restores the default action
+            self._loop.remove_signal_handler(signum)  # sets the default action...
         for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
+            if previous is not None:
+                signal.signal(signum, previous)  # ...and this the handler found on entry
         self._installed.clear()
         self._previous.clear()
 
@@ -136,6 +145,19 @@ class WorkerPool(Generic[J]):
     in the report's ``failed`` and the worker goes on; a cancellation is not an error: the
     job is handed back. Use it as ``async with WorkerPool(...) as pool:``; leaving the block
     without calling :meth:`stop` stops it with ``deadline=0`` (cancel at once, hand back).
+
+    During the drain the workers go on starting queued jobs, even ones that will not finish
+    before the deadline: the pool cannot know how long a job takes, and a job that does
+    finish in time is one less to hand back. The price is the partial work of the jobs cut at
+    the deadline, which their clean-up undoes and whoever takes them back redoes.
+
+    A cancel of the task running :meth:`stop` or :meth:`cancel` (an outer timeout, a second
+    Ctrl-C, a failing TaskGroup) loses nothing: from the cancel phase on, the queued jobs are
+    handed back and the workers cancelled before anything is awaited, so a cancel during the
+    drain turns it into the cancel phase at once. The cancelled ``stop()`` raises
+    ``CancelledError`` without waiting for the workers' clean-up, and does not cut it short
+    (the workers are not cancelled a second time); each running job reaches the report when
+    its clean-up ends. Calling :meth:`stop` again waits for that and returns the report.
     """
 
     def __init__(self, handle: Callable[[J], Awaitable[object]], *, workers: int, name: str = "worker") -> None:
@@ -147,7 +169,7 @@ class WorkerPool(Generic[J]):
         self._workers: list[asyncio.Task[None]] = []
         self._running: dict[asyncio.Task[None], J] = {}
         self._report: StopReport[J] = StopReport(accepted=0)
-        self._state = "new"  # new, running, closed (draining), stopped
+        self._state = "new"  # new, running, closed (draining), cancelling, stopped
 
     async def __aenter__(self) -> WorkerPool[J]:
         self.start()
@@ -170,7 +192,7 @@ class WorkerPool(Generic[J]):
 
     @property
     def running(self) -> list[J]:
-        """The jobs being run now."""
+        """The jobs being run now (after the cancel: the ones still cleaning up)."""
         return list(self._running.values())
 
     @property
@@ -201,9 +223,15 @@ class WorkerPool(Generic[J]):
 
     async def drain(self, deadline: float, *, hurry: asyncio.Event | None = None) -> bool:
         """Phase 2: wait until every accepted job has ended, for at most ``deadline`` seconds
-        (``math.inf``: no limit), and no longer once ``hurry`` is set. True if all ended."""
+        (``math.inf``: no limit), and no longer once ``hurry`` is set. True if all ended.
+
+        Returns at once if the pool was never started (no worker would run the jobs) or is
+        already cancelling. A cancel here leaves the workers running: :meth:`stop` goes on
+        to the cancel phase, a caller of ``drain`` alone decides."""
         seconds("deadline", deadline)
         self.close()
+        if not self._workers or self._state != "closed":
+            return not self._running and self._queue.empty()
         waits = [asyncio.ensure_future(self._queue.join())]
         if hurry is not None:
             waits.append(asyncio.ensure_future(hurry.wait()))
@@ -216,25 +244,46 @@ class WorkerPool(Generic[J]):
         await asyncio.wait(waits)  # let the helpers finish: no task is left behind
         return not waits[0].cancelled()  # the join() ended by itself: every job had ended
 
-    async def cancel(self) -> StopReport[J]:
-        """Phase 3: cancel the workers and wait for them; hand back the jobs not completed."""
+    def _begin_cancel(self) -> None:
+        """Hand back the queued jobs and cancel the workers, all before any await; once only."""
         self.close()
-        self._state = "stopped"
-        drained = not self._running and self._queue.empty()
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)  # their clean-up runs now
+        if self._state != "closed":
+            return
+        self._state = "cancelling"
+        self._report.drained = not self._running and self._queue.empty()
         while not self._queue.empty():
             self._report.handed_back.append(self._queue.get_nowait())
             self._queue.task_done()
-        self._report.drained = drained
+        for task in self._workers:
+            task.cancel()
+
+    async def cancel(self) -> StopReport[J]:
+        """Phase 3: hand back the queued jobs, cancel the workers and wait for them; their
+        cancelled jobs are handed back as their clean-up ends. Return the final report.
+
+        The workers are awaited with ``asyncio.wait``, not ``gather``: a cancel of this
+        call ends the wait but is not passed on to the workers' clean-up."""
+        self._begin_cancel()
+        if self._workers:
+            await asyncio.wait(self._workers)
+        self._state = "stopped"
         return self._report
 
     async def stop(self, deadline: float, *, hurry: asyncio.Event | None = None) -> StopReport[J]:
-        """Close, drain for at most ``deadline`` seconds (less if ``hurry`` is set), cancel."""
-        if self._state == "stopped":
-            raise RuntimeError("the pool was already stopped")
-        await self.drain(deadline, hurry=hurry)
+        """Close, drain for at most ``deadline`` seconds (less if ``hurry`` is set), cancel.
+
+        It takes ``deadline`` plus the cancelled jobs' clean-up, which is not cut short: a
+        clean-up is the job's own code (a rollback, a reply), and stopping it half-way would
+        leave the half-done work the pool exists to prevent. To bound the total, put
+        ``asyncio.timeout`` around ``stop()``: when it fires nothing is lost (see the class),
+        ``running`` lists the jobs still cleaning up, and a second ``stop()`` waits for them.
+        On a stopped pool ``stop()`` returns the same report again."""
+        seconds("deadline", deadline)
+        try:
+            if self._state in ("new", "running", "closed"):
+                await self.drain(deadline, hurry=hurry)
+        finally:  # even when cancelled during the drain: nothing queued is left in the queue
+            self._begin_cancel()
         return await self.cancel()
 
     async def _work(self) -> None:
@@ -245,7 +294,8 @@ class WorkerPool(Generic[J]):
             try:
                 await self._handle(job)
             except asyncio.CancelledError:
-                self._report.handed_back.append(job)
+                # cancelled while running: before the never-started ones handed back at the cancel
+                self._report.handed_back.insert(self._report.cancelled, job)
                 self._report.cancelled += 1
                 raise
             except Exception as error:
@@ -255,5 +305,5 @@ class WorkerPool(Generic[J]):
             finally:
                 del self._running[me]
                 self._queue.task_done()
-            if self._state == "stopped":
+            if self._state in ("cancelling", "stopped"):
                 return  # the handler swallowed our cancel and finished its job: stop all the same

@@ -6,7 +6,9 @@ Task ``i`` takes lock ``i``, works ``hold`` seconds, then takes lock ``i + 1`` (
 task wraps round to lock 0): a cycle, so every task ends up holding one lock and waiting
 for the next. A timeout on the second acquire detects it; ``ordered=True`` applies the
 fix, a global lock order (every task takes its two locks in alphabetical order), and
-the cycle cannot form. Runs in virtual time: instant and the same every run.
+the cycle cannot form. Runs in virtual time: instant and the same every run. The result's
+``stuck`` is where every task was waiting the moment the cycle closed (a
+:class:`~asyncio_patterns.lab.stuck.Snapshot`), before any timeout fired.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 from dataclasses import dataclass
 
 from ...lab.clock import run_virtual
+from ...lab.stuck import Snapshot, snapshot
 from ...lab.validate import seconds, whole_number
 from ...lab.trace import Trace
 
@@ -30,12 +33,15 @@ COLORS = {WAIT_FIRST: "#c7c7c7", HOLD_ONE: "#1f77b4", WAIT_SECOND: "#d62728", HO
 
 @dataclass(frozen=True)
 class DeadlockResult:
-    """What each task did: ``outcomes`` maps a task's name to what happened to it."""
+    """What each task did: ``outcomes`` maps a task's name to what happened to it; ``stuck``
+    is where each task waited when the last one began waiting for its second lock (None if
+    none had to)."""
 
     ordered: bool
     timeout: float
     outcomes: dict[str, str]
     trace: Trace
+    stuck: Snapshot | None = None
 
     @property
     def deadlocked(self) -> bool:
@@ -49,6 +55,7 @@ async def _transfers(locks: int, ordered: bool, timeout: float | None, hold: flo
     trace = Trace(colors=COLORS)
     table = {name: asyncio.Lock() for name in NAMES[:locks]}
     outcomes: dict[str, str] = {}
+    stuck: list[Snapshot] = []  # one more each time a task begins waiting for its second lock
 
     async def transfer(src: str, dst: str) -> None:
         me = asyncio.current_task().get_name()
@@ -60,6 +67,8 @@ async def _transfers(locks: int, ordered: bool, timeout: float | None, hold: flo
                 await asyncio.sleep(hold)
             try:
                 with trace.span(WAIT_SECOND):
+                    if table[second].locked():  # it will wait: look once it has begun to
+                        asyncio.get_running_loop().call_soon(lambda: stuck.append(snapshot()))
                     async with asyncio.timeout(timeout):
                         await table[second].acquire()
             except TimeoutError:
@@ -80,7 +89,8 @@ async def _transfers(locks: int, ordered: bool, timeout: float | None, hold: flo
             src, dst = NAMES[i], NAMES[(i + 1) % locks]
             outcomes[f"transfer {src}→{dst}"] = "still running"
             group.create_task(transfer(src, dst), name=f"transfer {src}→{dst}")
-    return DeadlockResult(ordered, timeout if timeout is not None else float("inf"), outcomes, trace)
+    return DeadlockResult(ordered, timeout if timeout is not None else float("inf"), outcomes, trace,
+                          stuck[-1] if stuck else None)
 
 
 def deadlock_demo(locks: int = 2, ordered: bool = False, timeout: float | None = 0.5,

@@ -3,10 +3,10 @@ connection per request costs against the lab server, pool size against throughpu
 and aiohttp's own connection pool."""
 
 from .fake import FakeConnection, FakeService
-from .http import COST_MODES, CostRun, HttpConnection, connection_costs, connector_queue, pooled_run
+from .http import COST_MODES, CostRun, HttpConnection, QueueRun, connection_costs, connector_queue, pooled_run
 from .sweep import cost_plot, little_throughput, little_wait, pool_sweep, queue_plot, sweep_with_real_point
 from .watch import COLORS, STAGGERED, borrowers, pool_trace
 
 __all__ = ["COLORS", "COST_MODES", "STAGGERED", "CostRun", "FakeConnection", "FakeService", "HttpConnection",
-           "borrowers", "connection_costs", "connector_queue", "cost_plot", "little_throughput", "little_wait",
-           "pool_sweep", "pool_trace", "pooled_run", "queue_plot", "sweep_with_real_point"]
+           "QueueRun", "borrowers", "connection_costs", "connector_queue", "cost_plot", "little_throughput",
+           "little_wait", "pool_sweep", "pool_trace", "pooled_run", "queue_plot", "sweep_with_real_point"]

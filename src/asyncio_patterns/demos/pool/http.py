@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -15,7 +18,7 @@ from ...lab.measure import Measurement, measure
 from ...lab.server import LabServer, LabStats
 from ...patterns.pool import Pool
 
-__all__ = ["COST_MODES", "CostRun", "HttpConnection", "connection_costs", "connector_queue", "pooled_run"]
+__all__ = ["COST_MODES", "CostRun", "HttpConnection", "QueueRun", "connection_costs", "connector_queue", "pooled_run"]
 
 _LENGTH = re.compile(rb"(?im)^content-length: *(\d+)")
 
@@ -119,19 +122,56 @@ async def pooled_run(size: int, *, clients: int = 16, requests: int = 10, latenc
     return Measurement(clients * requests, size, elapsed, tuple(waits)), server.stats
 
 
-async def connector_queue(n: int = 150, *, latency: float = 0.5, **connector_options: int) -> tuple[list[float], LabStats]:
+@dataclass(frozen=True)
+class QueueRun:
+    """What :func:`connector_queue` saw: each request's seconds and round, in request order."""
+
+    took: list[float]  # seconds from the request's start to its whole answer (real time: varies)
+    rounds: list[int]  # 1 + ceil(answers the server had sent when it got a connection / limit): counts
+    queued: int  # requests that waited in the connector's queue for a connection (aiohttp's trace)
+    limit: int  # connections the connector allows to the one host
+    stats: LabStats
+
+    @property
+    def per_round(self) -> dict[int, int]:
+        """How many requests went in each round: {1: 100, 2: 50}."""
+        return dict(sorted(Counter(self.rounds).items()))
+
+
+async def connector_queue(n: int = 150, *, latency: float = 0.5, **connector_options: int) -> QueueRun:
     """``n`` GETs started at once through one session whose connector gets ``connector_options``
-    (``limit=``, ``limit_per_host=``). Returns each request's seconds, in order, and the stats."""
-    async with LabServer(latency=latency) as server, \
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(**connector_options)) as session:
+    (``limit=``, ``limit_per_host=``), against a lab server with ``latency``.
+
+    A request's round is counted, not timed: when it gets its connection, the server has sent
+    some number of answers, none for the first ``limit`` requests, 1 to ``limit`` for the
+    next ``limit`` (each waited for one of the first round's connections), and so on."""
+    async with LabServer(latency=latency) as server:
+        connector = aiohttp.TCPConnector(**connector_options)
+        limit = min([x for x in (connector.limit, connector.limit_per_host) if x] or [n])
+        tracing = aiohttp.TraceConfig()
+
+        async def queued(session: object, context: SimpleNamespace, params: object) -> None:
+            context.trace_request_ctx["queued"] = True
+
+        async def connected(session: object, context: SimpleNamespace, params: object) -> None:
+            context.trace_request_ctx["answers before"] = server.stats.ok
+
+        tracing.on_connection_queued_start.append(queued)
+        tracing.on_connection_create_start.append(connected)
+        tracing.on_connection_reuseconn.append(connected)
         loop = asyncio.get_running_loop()
 
-        async def get(i: int) -> float:
-            began = loop.time()
-            async with session.get(server.url(f"/items/{i}")) as response:
-                await response.read()
-            return loop.time() - began
+        async with aiohttp.ClientSession(connector=connector, trace_configs=[tracing]) as session:
+            async def get(i: int) -> tuple[float, dict]:
+                seen = {"queued": False}
+                began = loop.time()
+                async with session.get(server.url(f"/items/{i}"), trace_request_ctx=seen) as response:
+                    await response.read()
+                return loop.time() - began, seen
 
-        async with asyncio.timeout(30), asyncio.TaskGroup() as group:
-            tasks = [group.create_task(get(i)) for i in range(n)]
-    return [task.result() for task in tasks], server.stats
+            async with asyncio.timeout(30), asyncio.TaskGroup() as group:
+                tasks = [group.create_task(get(i)) for i in range(n)]
+    results = [task.result() for task in tasks]
+    return QueueRun([took for took, _ in results],
+                    [1 + math.ceil(seen["answers before"] / limit) for _, seen in results],
+                    sum(seen["queued"] for _, seen in results), limit, server.stats)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
+from statistics import fmean
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
@@ -16,7 +17,7 @@ from ...lab.plots import sweep_plot
 from ...lab.trace import Trace
 from ...patterns.pool import Pool
 from .fake import FakeService
-from .http import CostRun
+from .http import CostRun, QueueRun
 
 __all__ = ["cost_plot", "little_throughput", "little_wait", "pool_sweep", "queue_plot", "sweep_with_real_point"]
 
@@ -27,7 +28,8 @@ def little_throughput(size: int, clients: int, service_time: float) -> float:
 
 
 def little_wait(size: int, clients: int, service_time: float) -> float:
-    """Each client's cycle is clients / busy requests long, of which service_time is its own."""
+    """The mean wait to acquire: each client's cycle is clients / busy requests long, of which
+    service_time is its own (Little's law, which says nothing of the median)."""
     return service_time * (clients / min(size, clients) - 1)
 
 
@@ -73,14 +75,17 @@ def pool_sweep(sizes: Sequence[int], *, clients: int = 16, requests: int = 50, s
 
 def sweep_with_real_point(sizes: Sequence[int], results: Sequence[Measurement], real: Measurement, *,
                           clients: int, service_time: float, title: str) -> tuple[Axes, Axes]:
-    """The sweep with Little's law dashed, and the real run drawn as a star on both sides."""
+    """The sweep with Little's law dashed, and the real run drawn as a star on both sides. The
+    right side adds the mean wait, which is what the law predicts (p50 and p95 are drawn too)."""
     left, right = sweep_plot(list(sizes), list(results), xlabel="pool size (max_size)", title=title, logx=True,
                              theory=lambda k: little_throughput(int(k), clients, service_time),
                              theory_label="Little's law: min(size, clients) / service time",
                              latency_theory=lambda k: little_wait(int(k), clients, service_time),
-                             latency_theory_label="theory: service time x (clients / size - 1)")
+                             latency_theory_label="Little's law, the mean: service time x (clients / size - 1)")
+    right.plot(list(sizes), [fmean(r.latencies) * 1000 for r in results], "D-", color="tab:purple", label="mean")
     left.plot([real.concurrency], [real.throughput], "*", markersize=14, color="tab:red", label="real server")
-    right.plot([real.concurrency], [real.p50 * 1000], "*", markersize=14, color="tab:red", label="real server, p50")
+    right.plot([real.concurrency], [fmean(real.latencies) * 1000], "*", markersize=14, color="tab:red",
+               label="real server, mean")
     left.set_ylabel("throughput (requests/s)")
     right.set_ylabel("wait to acquire (ms)")
     for ax in (left, right):
@@ -103,15 +108,15 @@ def cost_plot(runs: Sequence[CostRun], theory: Sequence[float], *, title: str) -
     return ax
 
 
-def queue_plot(runs: dict[str, tuple[list[float], int]], *, latency: float, title: str) -> Axes:
-    """Each request's time, sorted, for each run given as (times, connection limit); theory
-    dashed: with ``limit`` connections, request ``i`` (from 1) answers after ceil(i / limit) latencies."""
+def queue_plot(runs: dict[str, QueueRun], *, latency: float, title: str) -> Axes:
+    """Each request's time, sorted, for each run; theory dashed: with ``limit`` connections,
+    request ``i`` (from 1) answers after ceil(i / limit) latencies."""
     _, ax = plt.subplots(figsize=(8, 3.2))
-    for n, (label, (took, limit)) in enumerate(runs.items()):
-        ranks = range(1, len(took) + 1)
-        ax.step(ranks, sorted(took), where="post", label=f"{label}: measured")
-        ax.step(ranks, [math.ceil(i / limit) * latency for i in ranks], "--", where="post", color="black",
-                linewidth=1, alpha=0.8 if n == 0 else 0.45, label=f"{label}: theory, ceil(i / {limit}) x latency")
+    for n, (label, run) in enumerate(runs.items()):
+        ranks = range(1, len(run.took) + 1)
+        ax.step(ranks, sorted(run.took), where="post", label=f"{label}: measured")
+        ax.step(ranks, [math.ceil(i / run.limit) * latency for i in ranks], "--", where="post", color="black",
+                linewidth=1, alpha=0.8 if n == 0 else 0.45, label=f"{label}: theory, ceil(i / {run.limit}) x latency")
     ax.set_xlabel("request i, fastest first")
     ax.set_ylabel("seconds from start to answer")
     ax.set_ylim(bottom=0)

@@ -30,7 +30,7 @@ from ...lab.validate import nonempty_list, whole_number
 from ...patterns.retry import retry
 
 __all__ = ["STRATEGIES", "Conflict", "HerdRun", "HerdSummary", "herd", "herd_calls_plot", "herd_load_plot",
-           "herd_summary", "herd_table", "no_backoff_calls"]
+           "herd_savings", "herd_summary", "herd_table", "no_backoff_calls"]
 
 # name -> the backoff settings given to retry(); base 5 ms and cap 2 s, as in the blog's simulation
 STRATEGIES: dict[str, dict] = {
@@ -163,6 +163,25 @@ def herd_table(summaries: dict[tuple[str, int], HerdSummary], clients: int) -> s
             rows.append(f"{strategy:<20} {s.calls:7.0f} ± {s.calls_sd:<4.0f} {s.calls - n:>11.0f} "
                         f"{s.finished:10.3f} ± {s.finished_sd:.3f}")
     rows.append(f"({len(next(iter(summaries.values())).runs)} seeded runs each, {clients} clients)")
+    return "\n".join(rows)
+
+
+def herd_savings(summaries: dict[tuple[str, int], HerdSummary], *, baseline: str = "no backoff") -> str:
+    """A text table: the share of ``baseline``'s writes each other strategy saved, at each number
+    of clients (from the means), then which strategy needed the fewest writes at each."""
+    strategies = list(dict.fromkeys(s for s, _ in summaries))
+    if baseline not in strategies:
+        raise ValueError(f"baseline must be one of the summarised strategies {strategies}, got {baseline!r}")
+    ns = sorted({n for _, n in summaries})
+    width = max(len(s) for s in [*strategies, "writes saved against " + baseline]) + 2
+    rows = [f"{'writes saved against ' + baseline:<{width}}" + "".join(f"{f'{n} clients':>12}" for n in ns)]
+    for strategy in strategies:
+        if strategy != baseline:
+            saved = [round(1 - summaries[strategy, n].calls / summaries[baseline, n].calls, 2) or 0.0 for n in ns]
+            rows.append(f"{strategy:<{width}}" + "".join(f"{share:>12.0%}" for share in saved))
+    fewest = [min(strategies, key=lambda s: summaries[s, n].calls) for n in ns]
+    rows.append("fewest writes: " + "; ".join(f"{n} clients, {s} ({summaries[s, n].calls:.0f})"
+                                                for n, s in zip(ns, fewest)))
     return "\n".join(rows)
 
 

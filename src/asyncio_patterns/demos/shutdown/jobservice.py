@@ -8,9 +8,11 @@ SIGINT it shuts down:
 1. stop accepting: no new job is taken in;
 2. drain: the workers go on with the jobs already accepted for up to ``--drain`` seconds;
 3. cancel what is still running, and wait for it;
-4. close: remove the signal handlers, check that no task is left, print the report, exit 0.
+4. close: check that no task is left, print the report, remove the signal handlers, exit 0.
 
-A second signal cuts the drain short. Every line of the log starts with the seconds since
+A second signal cuts the drain short. From the first line of :func:`main` until the handlers
+are in place, SIGTERM and SIGINT are blocked (held pending), so a signal in the service's first
+moments stops it gracefully too, with its report. Every line of the log starts with the seconds since
 the start (the service's own clock); the last line is one JSON object: ``accepted``,
 ``completed``, ``failed``, ``handed_back`` (the jobs not finished, reported back, never
 dropped: ``handed_back_jobs`` names them), ``cancelled`` (of those, the ones stopped while
@@ -123,8 +125,8 @@ def _parser() -> Parser:
         help="seconds between two jobs' arrivals, 0 for all at once (default: %(default)s)")
     add("--workers", type=number_type(1, kind=int), default=Config.workers, help="jobs run at once (default: %(default)s)")
     add("--work", type=number_type(0), default=Config.work, help="seconds each job takes (default: %(default)s)")
-    add("--drain", type=number_type(0), default=Config.drain,
-        help="seconds the jobs in hand may take after the first signal (default: %(default)s)")
+    add("--drain", type=number_type(0, infinite=True), default=Config.drain,
+        help="seconds the jobs in hand may take after the first signal, inf for no limit (default: %(default)s)")
     return parser
 
 
@@ -140,6 +142,7 @@ async def _run(config: Config) -> int:
             log(f"{signum.name} again: cutting the drain short")
 
     with ShutdownSignals(on_signal=on_signal) as signals:
+        _unblock()  # a signal that came while they were blocked is delivered now, to the handlers
         if signals.uncatchable:
             log(f"note: this platform has no loop.add_signal_handler; {', '.join(signals.uncatchable)} "
                 "ends the process at once, Ctrl-C still stops it gracefully")
@@ -148,19 +151,48 @@ async def _run(config: Config) -> int:
         report = await serve(config, signals, log)
         left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
         log(f"closed: {len(left)} tasks left; the report, then the signal handlers go")
-        # Printed while the handlers are still installed: a signal that comes later ends the
-        # process by its default action, but never between the work and its report.
+        # Printed while the handlers are still installed, which is why no signal can end the
+        # process between the work and its report; one that comes after the block ends it by
+        # its default action, with nothing left to lose.
         print(json.dumps(report), flush=True)
     return 0
 
 
+_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def _block() -> set[signal.Signals] | None:
+    """Hold SIGTERM and SIGINT back until the handlers are in place (where the platform can):
+    one that comes in the service's first moments then stops it gracefully, with its report,
+    instead of ending it by the default action. (During the interpreter's own start, before
+    ``main`` runs, the default action still applies: nothing has been accepted by then.)
+    Returns the mask it found, or None where signals cannot be blocked (Windows)."""
+    if hasattr(signal, "pthread_sigmask"):
+        return signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    return None
+
+
+def _unblock() -> None:
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: parse the options, run the service, return the exit status."""
+    found = _block()
+    try:
+        return _main(argv)
+    finally:
+        if found is not None:  # the mask as it was, for a caller that goes on
+            signal.pthread_sigmask(signal.SIG_SETMASK, found)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     config = Config(jobs=args.jobs, interval=args.interval, workers=args.workers, work=args.work, drain=args.drain)
     try:
         return asyncio.run(_run(config))
-    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed
+    except KeyboardInterrupt:  # Ctrl-C before the handlers were installed, where signals cannot be blocked
         print(f"{PROG}: interrupted before it was ready", file=sys.stderr)
         return 130
 

@@ -1,7 +1,8 @@
 """The job service's shutdown, drawn and measured.
 
 - :func:`log_trace` turns the service's log (its own timestamps) into a :class:`Trace`:
-  one lane for the service's phases, one per worker, each job a bar;
+  one lane for the service's phases, one per worker, each job a bar; :func:`job_timeline`
+  draws it with each bar labelled with its job's number, so back-to-back jobs read as two;
 - :func:`replay` runs the very same service code (:func:`jobservice.serve`) in virtual
   time, with the signal simulated at ``signal_at`` seconds: the same log, exact and instant;
 - :func:`expected` is what theory says a run ends with, for jobs that all arrive at once;
@@ -22,11 +23,12 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from ...lab.clock import run_virtual
+from ...lab.plots import timeline
 from ...lab.trace import Mark, Trace
 from ...patterns.shutdown import ShutdownSignals
 from .jobservice import Config, serve
 
-__all__ = ["Replay", "deadline_plot", "deadline_sweep", "expected", "log_trace", "moment_plot",
+__all__ = ["Replay", "deadline_plot", "deadline_sweep", "expected", "job_timeline", "log_trace", "moment_plot",
            "moment_sweep", "replay"]
 
 COLORS = {"accepting": "#9ecae1", "draining": "#fdae6b", "job": "#74c476", "cancelled job": "#de2d26"}
@@ -70,6 +72,30 @@ def log_trace(lines: Sequence[str]) -> Trace:
     for worker, name, start, end in sorted(jobs):
         trace.add(worker, name, start, end)
     return trace
+
+
+def _job_spans(lines: Sequence[str]) -> list[tuple[str, str, float, float]]:
+    """(worker, job, start, end) for each job that ended in the log."""
+    spans, started = [], {}
+    for time, text in _events(lines):
+        if match := _JOB.match(text):
+            worker, what, job = match.groups()
+            if what == "started":
+                started[worker] = time
+            else:
+                spans.append((worker, job, started.pop(worker), time))
+    return spans
+
+
+def job_timeline(lines: Sequence[str], *, ax: Axes, title: str) -> Axes:
+    """The :func:`log_trace` of ``lines`` on a timeline, each job's bar labelled with its number."""
+    trace = log_trace(lines)
+    timeline(trace, ax=ax, title=title)
+    row = {lane: i for i, lane in enumerate(trace.lanes())}
+    for worker, job, start, end in _job_spans(lines):
+        ax.text((start + end) / 2 - trace.origin, row[worker], job.removeprefix("job-"),
+                ha="center", va="center", fontsize=8, color="white", fontweight="bold")
+    return ax
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ With the trigger at ``d`` seconds, a request is late past ``t`` only if the firs
 
 and the extra load is the share of requests that reach the trigger, P(L > d): 5% at the
 95th percentile. ``hedge_run`` measures it against the real lab server; ``hedge_sweep``
-moves the trigger in virtual time, with the same distribution.
+moves the trigger in virtual time, with the same distribution or one with a stalled minority
+(:class:`StalledTail`), where a second copy escapes the stall and the gain is largest.
 """
 
 from __future__ import annotations
@@ -25,17 +26,19 @@ from ...lab.clock import run_virtual
 from ...lab.measure import Measurement, measure
 from ...lab.validate import nonempty_list, whole_number
 from ...patterns.timeouts import hedged
-from .latency import ExpTail
+from .latency import ExpTail, StalledTail
+
+Tail = ExpTail | StalledTail
 
 __all__ = ["HedgeRun", "hedge_plot", "hedge_run", "hedge_sweep", "hedge_sweep_plot", "hedged_quantile", "hedged_survival"]
 
 
-def hedged_survival(tail: ExpTail, after: float, t: float) -> float:
+def hedged_survival(tail: Tail, after: float, t: float) -> float:
     """P(a request hedged at ``after`` seconds takes longer than ``t``)."""
     return tail.survival(t) * (tail.survival(t - after) if t >= after else 1.0)
 
 
-def hedged_quantile(tail: ExpTail, after: float, q: float) -> float:
+def hedged_quantile(tail: Tail, after: float, q: float) -> float:
     """The ``q`` quantile (0 < q < 1) of the hedged latency, by bisection on its survival."""
     low, high = 0.0, tail.quantile(q)  # hedging never makes a request slower
     for _ in range(60):
@@ -90,7 +93,7 @@ async def hedge_run(server, *, n: int = 400, after: float | None, concurrency: i
     return HedgeRun(**vars(result), after=after, sent=server.stats.requests)
 
 
-def hedge_sweep(triggers: Sequence[float | None], tail: ExpTail, *, n: int = 4000, concurrency: int = 50,
+def hedge_sweep(triggers: Sequence[float | None], tail: Tail, *, n: int = 4000, concurrency: int = 50,
                 seed: int = 0) -> list[HedgeRun]:
     """In virtual time: ``n`` requests with latencies drawn from ``tail``, hedged at each trigger
     (seconds; None for no hedge). Each copy draws its own latency, in the order copies start."""
@@ -114,7 +117,7 @@ def hedge_sweep(triggers: Sequence[float | None], tail: ExpTail, *, n: int = 400
     return run_virtual(main())
 
 
-def hedge_plot(plain: HedgeRun, hedge: HedgeRun, tail: ExpTail, *, title: str, ax: Axes | None = None) -> Axes:
+def hedge_plot(plain: HedgeRun, hedge: HedgeRun, tail: Tail, *, title: str, ax: Axes | None = None) -> Axes:
     """P(latency > t) on a log scale, without and with the hedge, each beside its theory (dashed)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 4))

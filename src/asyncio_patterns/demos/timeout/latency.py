@@ -31,7 +31,7 @@ from ...lab.validate import nonempty_list, seconds, whole_number
 from ...patterns.timeouts import TimedOut, result_or_timeout
 
 __all__ = [
-    "ExpTail", "TimeoutPoint", "cdf_plot", "real_latencies", "real_timeout_points", "timeout_plot",
+    "ExpTail", "StalledTail", "TimeoutPoint", "cdf_plot", "real_latencies", "real_timeout_points", "timeout_plot",
     "timeout_sweep",
 ]
 
@@ -64,6 +64,51 @@ class ExpTail:
     def draw(self, rng: random.Random) -> float:
         """One latency, drawn as the lab server draws it."""
         return self.latency + rng.expovariate(1 / self.jitter)
+
+    def mean_error(self, n: int) -> float:
+        """The sampling error (standard deviation) of the mean of ``n`` latencies: jitter / sqrt(n)."""
+        return self.jitter / math.sqrt(n)
+
+    def quantile_error(self, q: float, n: int) -> float:
+        """The sampling error of the ``q`` quantile of ``n`` latencies, for large ``n``:
+        sqrt(q (1 - q) / n) divided by the density there, (1 - q) / jitter."""
+        return self.jitter * math.sqrt(q / ((1 - q) * n))
+
+
+@dataclass(frozen=True)
+class StalledTail:
+    """``base`` for most requests, but a share ``stalled`` of them take ``stall`` seconds: a
+    garbage-collection pause, a slow replica, a lost packet. Each request stalls or not on
+    its own, so a second copy of a stalled request usually escapes the stall."""
+
+    base: ExpTail
+    stalled: float
+    stall: float
+
+    def cdf(self, t: float) -> float:
+        """P(latency <= t)."""
+        return (1 - self.stalled) * self.base.cdf(t) + (self.stalled if t >= self.stall else 0.0)
+
+    def survival(self, t: float) -> float:
+        """P(latency > t)."""
+        return 1 - self.cdf(t)
+
+    def quantile(self, q: float) -> float:
+        """The latency that a share ``q`` (0 <= q < 1) of requests stay within."""
+        below = (1 - self.stalled) * self.base.cdf(self.stall)  # answered before the stall ends
+        if q < below:
+            return self.base.quantile(q / (1 - self.stalled))
+        if q <= below + self.stalled:
+            return self.stall
+        return self.base.quantile((q - self.stalled) / (1 - self.stalled))
+
+    def mean_time(self, timeout: float) -> float:
+        """E[min(latency, timeout)]."""
+        return (1 - self.stalled) * self.base.mean_time(timeout) + self.stalled * min(self.stall, timeout)
+
+    def draw(self, rng: random.Random) -> float:
+        """One latency: ``stall`` with probability ``stalled``, else one of ``base``."""
+        return self.stall if rng.random() < self.stalled else self.base.draw(rng)
 
 
 async def real_latencies(server, *, n: int = 600, concurrency: int = 20, timeout: float = 2.0) -> list[float]:
@@ -169,7 +214,8 @@ def timeout_plot(points: Sequence[TimeoutPoint], tail: ExpTail, *, title: str,
                  axes: tuple[Axes, Axes] | None = None) -> tuple[Axes, Axes]:
     """Success rate (left) and mean time per request (right) against the timeout, in ms;
     the closed forms dashed (up to ``span`` seconds, default the largest timeout), and
-    ``real`` measurements as separate markers. Given ``axes``, draws on them and leaves
+    ``real`` measurements as separate markers (the success rates with bars of one sampling
+    error, sqrt(p (1 - p) / n)). Given ``axes``, draws on them and leaves
     the figure's title and layout to the caller."""
     if axes is None:
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -185,8 +231,9 @@ def timeout_plot(points: Sequence[TimeoutPoint], tail: ExpTail, *, title: str,
     right.plot([t * 1000 for t in grid], [(tail.latency + tail.jitter) * 1000] * len(grid), ":", color="gray",
                label="mean latency, no timeout")
     if real:
-        left.plot([p.timeout * 1000 for p in real], [p.success_rate for p in real], "s", color="tab:red",
-                  markersize=8, label="real lab server")
+        left.errorbar([p.timeout * 1000 for p in real], [p.success_rate for p in real],
+                      yerr=[math.sqrt(p.success_rate * (1 - p.success_rate) / p.n) for p in real], fmt="s",
+                      color="tab:red", markersize=5, capsize=5, label="real lab server (± one sampling error)")
         right.plot([p.timeout * 1000 for p in real], [p.mean_time * 1000 for p in real], "s", color="tab:red",
                    markersize=8, label="real lab server")
     left.set_ylabel("share of requests that succeed")

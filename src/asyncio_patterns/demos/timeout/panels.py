@@ -30,7 +30,7 @@ def timeout_figure(timeout_ms: int = 200, jitter_ms: int = 60, requests: int = 1
     timeout_plot([point], tail, title="", span=SPAN, axes=axes)
     for ax in axes:
         ax.axvline(timeout_ms, color="tab:red", linestyle=":", linewidth=1)
-        ax.set_xlim(0, SPAN * 1000)
+        ax.set_xlim(0, SPAN * 1000 * 1.04)  # room for the marker of a 400 ms timeout, not half of it
         ax.xaxis.set_major_locator(MultipleLocator(100))  # few ticks: they are most of a redraw's cost
         ax.yaxis.set_major_locator(MaxNLocator(5))
     axes[1].get_legend().remove()  # the same lines as the left one's, and the static figure above has it
