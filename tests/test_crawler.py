@@ -65,6 +65,7 @@ def test_what_held_prints_bounds_that_hold(runs):
         "429s: 0",
         "the breaker opened in the outage: yes; at the end it was closed",
         "failures (503s, timeouts) before it opened: >= 5",
+        "requests sent while it was open: 0",
         "503s to requests sent after it opened: <= 2",
     ]
     assert early_503s(runs["all"]) + late_503s(runs["all"]) <= runs["all"].count("503")

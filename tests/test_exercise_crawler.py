@@ -12,7 +12,7 @@ from asyncio_patterns.exercises.crawler import check_crawler
 
 def answer(*, retried=(ServerError, RateLimited, aiohttp.ClientConnectionError, TimeoutError),
            counted=(ServerError, aiohttp.ClientConnectionError, TimeoutError), retry_after=True, timeout="inside",
-           on_rejection="wait", raise_for_4xx=True, swallow=False):
+           on_rejection="wait", raise_for_4xx=True, swallow=False, token="before"):
     """A handler maker that makes every decision right except the ones switched off.
     ``timeout``: "inside" the breaker's call, "around" it, or "none"; ``on_rejection``:
     "wait" and fetch again, "raise" (the URL fails) or "return" (counted done)."""
@@ -28,6 +28,8 @@ def answer(*, retried=(ServerError, RateLimited, aiohttp.ClientConnectionError, 
         breaker = kit.breaker(failures=counted)
 
         async def attempt(url):
+            if token == "after":
+                await kit.bucket.acquire()
             if timeout == "inside":
                 async with asyncio.timeout(kit.timeout), kit.session.get(url) as response:
                     await response.read()
@@ -38,7 +40,8 @@ def answer(*, retried=(ServerError, RateLimited, aiohttp.ClientConnectionError, 
                     check(response)
 
         async def guarded(url):
-            await kit.bucket.acquire()
+            if token == "before":
+                await kit.bucket.acquire()
             if timeout == "around":
                 async with asyncio.timeout(kit.timeout):
                     return await breaker.call(attempt, url)
@@ -89,8 +92,70 @@ def test_the_reference_written_here_passes():
     (dict(retried=(RateLimited, aiohttp.ClientConnectionError, TimeoutError)), "failed after", "name ServerError"),
     (dict(retried=(ServerError, RateLimited, TimeoutError)), "failed after", "aiohttp.ClientConnectionError"),
     (dict(retried=(ServerError, aiohttp.ClientConnectionError, TimeoutError)), "/items/1 failed", "429"),
+    (dict(token="after"), "sent while the breaker was open", "Take the token before breaker.call()"),
 ])
 def test_a_wrong_handler_is_named(wrong, named, hint):
     verdict = check_crawler(answer(**wrong))
     assert not verdict.passed
     assert named in verdict.message and hint in verdict.message, verdict.message
+
+
+def tutorial(kit):
+    """The lesson's starting version, as most tutorials write it."""
+    breaker = kit.breaker(failures=(aiohttp.ClientError,))
+
+    async def attempt(url):
+        async with kit.session.get(url) as response:
+            response.raise_for_status()
+            return await response.read()
+
+    @kit.retry(on=(aiohttp.ClientError, TimeoutError))
+    async def fetch(url):
+        await kit.bucket.acquire()
+        async with asyncio.timeout(kit.timeout):
+            return await breaker.call(attempt, url)
+
+    return fetch
+
+
+def test_the_lessons_starting_version_is_told_about_the_404():
+    verdict = check_crawler(tutorial)
+    assert not verdict.passed and "answered 404 and was requested 5 times" in verdict.message
+
+
+def sync_handle(kit):
+    def handle(url):
+        return None
+    return handle
+
+
+async def async_maker(kit):
+    return make_handler(kit)
+
+
+def awaits_the_get(kit):
+    async def handle(url):
+        response = await kit.session.get(url)
+        return response.status
+    return handle
+
+
+@pytest.mark.parametrize(("given", "named"), [
+    (sync_handle, "It sent no request: make_handler(kit) must return an `async def handle(url)`"),
+    (awaits_the_get, "`async with kit.session.get(url) as response:`"),
+    (async_maker, "define it with `def`"),
+    (42, "pass your function itself"),
+])
+def test_a_handler_of_the_wrong_shape_is_told_what_shape(given, named):
+    verdict = check_crawler(given)
+    assert not verdict.passed and named in verdict.message, verdict.message
+
+
+def test_a_handler_that_blocks_is_a_verdict_not_a_hang():
+    def blocking(kit):
+        async def handle(url):
+            import time
+            time.sleep(0.2)
+        return handle
+    verdict = check_crawler(blocking, real_limit=1.0)
+    assert not verdict.passed and "time.sleep" in verdict.message

@@ -13,7 +13,8 @@ failed, handed back), never from how fast the machine is:
 3. a 503, a 500 and a dropped connection, once each: retried, so every URL is done;
 4. a 429 with ``Retry-After: 1``: its URL's next request comes at least 1 s later;
 5. a request that hangs: it is cut by a timeout of ``kit.timeout`` and retried;
-6. an outage of 503s from the start: nothing lost, and the breaker keeps the load off;
+6. an outage of 503s from the start: nothing lost, nothing sent while the breaker is open,
+   and the breaker keeps the load off;
 7. an outage where every request hangs: the same, which needs the timeout inside the breaker.
 
 Every run is guarded by the shared harness, so a hang is a verdict, never a hung kernel.
@@ -203,6 +204,9 @@ def _everything_done(record: CrawlRecord, server: ScriptedServer, what: str,
 
 
 def _why_failed(server: ScriptedServer, url: str) -> str:
+    if not server.to(url):
+        return ("It sent no request: make_handler(kit) must return an `async def handle(url)` that sends it with "
+                "`async with kit.session.get(url) as response:`")
     statuses = {s.status for s in server.to(url)}
     if statuses & {500, 503}:
         return ("A 5xx is worth retrying (the server may answer a moment later): raise your ServerError for it and "
@@ -280,6 +284,12 @@ def _outage_bound() -> int:
 
 def _outage(hint: str) -> Callable[[CrawlRecord, ScriptedServer, str], str | None]:
     def judge(record: CrawlRecord, server: ScriptedServer, what: str) -> str | None:
+        sent_open = [r for r in record.requests if r.breaker == "open"]
+        if sent_open:
+            return (f"{what}: {len(sent_open)} request(s) were sent while the breaker was open, the first at "
+                    f"{sent_open[0].start:.3f} s: the breaker let the call through, then the call waited (for a token?) "
+                    "while the breaker opened. Take the token before breaker.call(), so that a call it admits is "
+                    "sent at once")
         inside = sum(s.arrived < OUTAGE for s in server.served)
         bound = _outage_bound()
         if inside > bound:

@@ -110,7 +110,8 @@ class RecordingSession:
 
     @contextlib.asynccontextmanager
     async def get(self, url: str, **kwargs: Any) -> AsyncIterator[Any]:
-        request = Request(self._now(), url=url)
+        states = self._record.states
+        request = Request(self._now(), url=url, breaker=states[-1][1] if states else "closed")
         self._record.requests.append(request)
         self._stop.sending(+1)
         try:

@@ -98,6 +98,7 @@ def what_held(record: CrawlRecord, outage: tuple[float, float]) -> list[str]:
         f"the breaker opened in the outage: {'yes' if inside else 'no'}; at the end it was {end}",
         f"failures (503s, timeouts) before it opened: "
         f"{f'>= {config.failure_threshold}' if before >= config.failure_threshold else before}",
+        f"requests sent while it was open: {sum(r.breaker == 'open' for r in record.requests)}",
         f"503s to requests sent after it opened: {f'<= {bound}' if late <= bound else late}",
     ]
 

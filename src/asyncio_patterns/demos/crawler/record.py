@@ -18,6 +18,7 @@ class Request:
     end: float | None = None
     outcome: str = "cancelled"  # "ok", "404", "429", "503", ...; "timeout", "error", or "cut" at the stop
     url: str = ""
+    breaker: str = "closed"  # the breaker's state when it was sent
 
     @property
     def answered(self) -> bool:
