@@ -12,8 +12,9 @@ switched on or off by the config and recorded for the crawl's dashboard:
 - ``await kit.bucket.acquire()``: a token of the ``TokenBucket`` (at once if ``rate`` is
   None). Once the crawl is stopping it gives no more tokens: it waits until the stop
   cancels the handler, so no new request starts;
-- ``kit.breaker(failures=(...))``: the crawl's ``CircuitBreaker`` counting those errors
-  (with ``breaker=False``, one whose ``call`` always goes through);
+- ``kit.breaker(failures=(...))``: a ``CircuitBreaker`` counting those errors, its state
+  changes and rejections recorded (with ``breaker=False``, one whose ``call`` always goes
+  through); call it once, in ``make_handler``, so that every worker shares it;
 - ``kit.retry(on=(...), retry_after=...)``: ``patterns.retry`` with the config's
   attempts and backoff (``attempts=1``: no retry);
 - ``kit.timeout``: seconds each request may take, or None;
@@ -144,7 +145,8 @@ class Kit:
     _rng: random.Random
 
     def breaker(self, *, failures: type[Exception] | tuple[type[Exception], ...]) -> Any:
-        """The crawl's breaker, counting ``failures``; with ``breaker=False`` a pass-through."""
+        """A breaker counting ``failures`` (call it once: each call makes a new one); with
+        ``breaker=False`` a pass-through."""
         config, record = self.config, self._record
         breaker = CircuitBreaker(failures=failures, failure_threshold=config.failure_threshold,
                                  reset_timeout=config.reset_timeout, name="lab server",
