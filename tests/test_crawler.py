@@ -1,6 +1,7 @@
 """The capstone's crawler: its accounting, its three stops, each switch, its config checks."""
 
 import asyncio
+import contextlib
 import inspect
 import json
 from pathlib import Path
@@ -183,3 +184,40 @@ def test_without_names_the_switches():
     assert FULL.without("rate").rate is None and FULL.without("retry").attempts == 1
     with pytest.raises(ValueError, match="pattern must be one of 'rate', 'breaker'"):
         FULL.without("cache")
+
+
+def stopped_in_virtual_time(stop):
+    """Four slow pages (1 s each) on two workers, a stop at 1.5 s: the second pair is in flight."""
+    from asyncio_patterns.demos.crawler import CrawlRecord, RecordingSession, run_crawl
+    from asyncio_patterns.exercises.crawler import Action, ScriptedServer
+    from asyncio_patterns.lab.clock import run_virtual
+
+    config = CrawlConfig(workers=2, rate=None, timeout=2.0, stop_at=1.5, stop=stop, grace=3.0)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        server = ScriptedServer(lambda path, n, now: Action(200, 1.0))
+        record = CrawlRecord(config, [f"/items/{i}" for i in range(6)])
+        session = lambda s: RecordingSession(lambda: contextlib.nullcontext(server), record, loop.time, s)  # noqa: E731
+        await run_crawl(make_handler, record, config, session, loop.time)
+        return record, server, loop.time()
+    return run_virtual(run())
+
+
+def test_a_drain_lets_the_requests_in_flight_end_and_sends_no_new_one():
+    record, server, ended = stopped_in_virtual_time("drain")
+    assert record.done == ["/items/0", "/items/1", "/items/2", "/items/3"]  # the pair in flight at the stop ended
+    assert record.handed_back == ["/items/4", "/items/5"] and not record.failed and record.lost == 0
+    assert len(server.served) == 4 and not any(s.cut for s in server.served) and ended == 2.0
+
+
+def test_cancelling_at_once_cuts_the_requests_in_flight_and_hands_their_urls_back():
+    record, server, ended = stopped_in_virtual_time("cancel")
+    assert record.done == ["/items/0", "/items/1"] and sorted(record.handed_back) == [f"/items/{i}" for i in (2, 3, 4, 5)]
+    assert [s.path for s in server.served if s.cut] == ["/items/2", "/items/3"] and ended == 1.5
+
+
+def test_abandoning_the_workers_loses_the_urls_in_flight_and_queued():
+    record, server, ended = stopped_in_virtual_time("abandon")
+    assert record.done == ["/items/0", "/items/1"] and not record.handed_back and record.lost == 4
+    assert [s.path for s in server.served if s.cut] == ["/items/2", "/items/3"]
