@@ -59,6 +59,9 @@ def answer(*, retried=(ServerError, RateLimited, aiohttp.ClientConnectionError, 
                         raise
                     if on_rejection == "return":
                         return None
+                    if on_rejection == "sleep retry_after":
+                        await asyncio.sleep(refused.retry_after)  # None while a half-open trial is in flight
+                        continue
                     await asyncio.sleep(refused.retry_after or kit.config.reset_timeout)
                 except Exception:
                     if swallow:
@@ -93,6 +96,8 @@ def test_the_reference_written_here_passes():
     (dict(retried=(ServerError, RateLimited, TimeoutError)), "failed after", "aiohttp.ClientConnectionError"),
     (dict(retried=(ServerError, aiohttp.ClientConnectionError, TimeoutError)), "/items/1 failed", "429"),
     (dict(token="after"), "sent while the breaker was open", "Take the token before breaker.call()"),
+    (dict(on_rejection="sleep retry_after"), "an error in the handler's own code",
+     "`refused.retry_after or kit.config.reset_timeout`"),
 ])
 def test_a_wrong_handler_is_named(wrong, named, hint):
     verdict = check_crawler(answer(**wrong))

@@ -190,6 +190,12 @@ def _everything_done(record: CrawlRecord, server: ScriptedServer, what: str,
             return (f"{what}: {url} failed with {describe_error(error)}. A rejection by the breaker is not the URL's "
                     "failure (the request was never sent): in handle(), catch CircuitOpen, sleep its retry_after "
                     "(kit.config.reset_timeout when it is None) and fetch again; and do not retry CircuitOpen")
+        if requests and isinstance(error, (TypeError, AttributeError, NameError, KeyError, ValueError)):
+            none = ("CircuitOpen.retry_after is None while the breaker is half-open and its trial is in flight: "
+                    "wait kit.config.reset_timeout then (`refused.retry_after or kit.config.reset_timeout`). "
+                    if isinstance(error, TypeError) and "NoneType" in str(error) else "")
+            return (f"{what}: {url} failed with {describe_error(error)}, an error in the handler's own code, not an "
+                    f"answer from the server. {none}".rstrip())
         return (f"{what}: {url} failed after {requests} request(s) with {describe_error(error)}. "
                 + _why_failed(server, url))
     for url in record.done:
