@@ -74,10 +74,12 @@ def early_503s(record: CrawlRecord) -> int:
 
 
 def late_503s(record: CrawlRecord) -> int:
-    """503s to requests sent after the breaker first opened; without a breaker, after the
-    failures in a row that would have opened it."""
-    config = record.config
-    moment = record.opened_at() if config.breaker else record.after_in_a_row(config.failure_threshold)
+    """503s to requests sent after the breaker first opened; if it never opened (there was
+    none, or it did not count what failed), after the failures in a row that would have
+    opened it."""
+    moment = record.opened_at()
+    if moment is None:
+        moment = record.after_in_a_row(record.config.failure_threshold)
     return 0 if moment is None else sum(r.outcome == "503" and r.start > moment for r in record.requests)
 
 
