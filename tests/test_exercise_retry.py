@@ -172,3 +172,19 @@ def test_a_hang_is_a_verdict_not_a_hung_check():
 
     verdict = check_retries(polls, real_limit=0.5)
     assert not verdict.passed and "real time" in verdict.message, verdict.message
+
+
+def test_a_call_the_deadline_cuts_short_may_end_in_its_timeout():
+    # Random waits can start a call just before the deadline (5 s), which then cancels it
+    # in flight: the deadline's TimeoutError is the right answer there, as the package's
+    # retry raises it. A correct answer got "Not yet" about once in a hundred runs.
+    from asyncio_patterns.exercises.retry import _deadline, _Run
+
+    cut = _Run(starts=[0.0, 1.01, 4.995], ends=[0.01, 1.02, 5.0], over=5.0)
+    cut.raised = [TransientError("down"), TransientError("down")]
+    cut.error = TimeoutError()
+    assert _deadline([cut], "a service that always fails") is None
+    stopped = _Run(starts=[0.0, 1.01], ends=[0.01, 1.02], over=1.02)
+    stopped.raised = [TransientError("down"), TransientError("down")]
+    stopped.error = TimeoutError("deadline")  # a wait was stopped, not a call: raise the last error
+    assert _deadline([stopped], "a service that always fails").passed is False

@@ -316,6 +316,8 @@ def _deadline(runs: list[_Run], what: str) -> Verdict | None:
     if late > EPSILON:
         return Verdict(False, f"{what}: after its last call it waited {late:.3f} s and then gave up at "
                               f"{run.over:.3f} s. If the next wait would end past the deadline, raise at once")
+    if len(run.raised) < len(run.starts) and isinstance(run.error, TimeoutError):
+        return None  # a call was still running at the deadline, which cut it: its TimeoutError is the answer
     return _not_the_last(run, what, "when the deadline stopped the retries")
 
 
