@@ -164,3 +164,24 @@ def test_a_handler_that_blocks_is_a_verdict_not_a_hang():
         return handle
     verdict = check_crawler(blocking, real_limit=1.0)
     assert not verdict.passed and "time.sleep" in verdict.message
+
+
+def test_a_slow_machine_changes_no_verdict():
+    """Each request costs 5 ms of real CPU here; the check runs in virtual time, so the
+    reference still passes and a wrong answer gets the same hint."""
+    import time
+
+    def slowed(make):
+        def maker(kit):
+            handle = make(kit)
+
+            async def slow(url):
+                began = time.perf_counter()
+                while time.perf_counter() - began < 0.005:
+                    pass
+                return await handle(url)
+            return slow
+        return maker
+
+    assert check_crawler(slowed(make_handler)).passed
+    assert check_crawler(slowed(answer(timeout="around"))).message == check_crawler(answer(timeout="around")).message
