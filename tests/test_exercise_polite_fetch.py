@@ -225,13 +225,17 @@ def test_the_hints_are_short():
         assert len(message) < 200 and message.count(":") == 1, message
 
 
-def test_ctrl_c_while_checking_stops_both_loops():
+def test_ctrl_c_while_checking_stops_both_loops(ctrl_c_raises):
     import os
     import signal
 
     async def slow(urls, max_in_flight, per_second):
-        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
-        await asyncio.sleep(30)
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            await asyncio.sleep(20)
+        finally:
+            timer.cancel()
 
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
