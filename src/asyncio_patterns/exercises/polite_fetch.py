@@ -22,7 +22,9 @@ the verdict names the line it was stuck on.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import dis
 import linecache
 import sys
 import sysconfig
@@ -31,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from ..lab.loopthread import LoopThread
@@ -125,11 +128,39 @@ def _answers(learner: LoopThread) -> bool:
 
 
 def _line_running(thread: threading.Thread) -> str:
-    """The source line of the learner's code that ``thread`` is running ("" if none is found)."""
+    """The source line of the learner's code that ``thread`` is running ("" if none is found).
+
+    A frame waiting in a call (a blocking call: time.sleep, urlopen) is named by that call's
+    line. A frame running its own code without end (a loop that never awaits) is named by the
+    loop's first line: which line of its body a sample lands on is chance, and differs between
+    Python versions (3.14 stops on the ``pass`` where 3.11 to 3.13 report the ``while``).
+    """
     frame = sys._current_frames().get(thread.ident)
     while frame is not None and frame.f_code.co_filename.startswith((*_LIBRARIES, "<")):
         frame = frame.f_back
-    return "" if frame is None else linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    if frame is None:
+        return ""
+    code, at = frame.f_code, frame.f_lasti  # read once: a running frame moves on meanwhile
+    line = next((line for start, end, line in code.co_lines() if start <= at < end and line), code.co_firstlineno)
+    if not _in_a_call(code, at):
+        line = _loop_around(code.co_filename, line)
+    return linecache.getline(code.co_filename, line).strip()
+
+
+def _in_a_call(code: CodeType, at: int) -> bool:
+    """Whether the instruction at offset ``at`` of ``code`` is a call (one that has not returned)."""
+    return any(i.offset == at and i.opname.startswith("CALL") for i in dis.get_instructions(code))
+
+
+def _loop_around(file: str, line: int) -> int:
+    """The first line of the innermost loop of ``file`` around ``line`` (``line`` if none is)."""
+    try:
+        tree = ast.parse("".join(linecache.getlines(file)))
+    except (SyntaxError, ValueError):
+        return line
+    loops = [node.lineno for node in ast.walk(tree)
+             if isinstance(node, (ast.While, ast.For, ast.AsyncFor)) and node.lineno <= line <= node.end_lineno]
+    return max(loops, default=line)
 
 
 def _ids(result: Any) -> list | None:
