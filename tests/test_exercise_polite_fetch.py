@@ -248,3 +248,18 @@ def test_ctrl_c_while_checking_stops_both_loops(ctrl_c_raises):
         check_polite_fetch(slow)
     assert time.monotonic() - began < 5
     assert check_threads() == []
+
+
+def test_a_typo_inside_a_task_group_is_named_not_its_group():
+    async def typo(urls, max_in_flight, per_second):
+        async def one(url):
+            return await get_json(sesion, url)  # a NameError in a task of the group
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(one(urls[0]))
+        return []
+
+    verdict = check_polite_fetch(typo)
+    assert not verdict.passed
+    assert verdict.message == ("fetch_all() raised NameError: name 'sesion' is not defined "
+                               "(the server received 0 requests)"), verdict.message

@@ -40,7 +40,7 @@ from ..lab.loopthread import LoopThread
 from ..lab.server import LabServer, LabStats
 from ..lab.validate import number, seconds, whole_number
 from . import Verdict, not_a_function
-from ._harness import Attempt, Status, attempt
+from ._harness import Attempt, Status, attempt, describe_error
 
 __all__ = ["check_polite_fetch"]
 
@@ -197,7 +197,7 @@ def _judge(run: _Run, n: int, max_in_flight: int, per_second: float, timeout: fl
                               f"received {stats.requests} of {n} requests: is something waiting for ever, or "
                               "are the requests made one at a time?")
     if tried.error is not None:
-        return Verdict(False, f"fetch_all() raised {type(tried.error).__name__}: {tried.error} {seen}")
+        return Verdict(False, f"fetch_all() raised {describe_error(tried.error)} {seen}")
     if stats.max_in_flight > max_in_flight:
         return Verdict(False, f"the server saw {stats.max_in_flight} requests in flight at once, but at most "
                               f"{max_in_flight} are allowed: hold an asyncio.Semaphore({max_in_flight}) around "
