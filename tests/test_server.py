@@ -194,7 +194,12 @@ def test_command_line_port_in_use():
         result = await asyncio.create_subprocess_exec(
             *LABSERVER, "--port", str(server.port),
             stderr=asyncio.subprocess.PIPE)
-        _, err = await asyncio.wait_for(result.communicate(), 30)
+        try:
+            _, err = await asyncio.wait_for(result.communicate(), 30)
+        finally:  # one that served after all, or outlived the wait, must not outlive the test
+            if result.returncode is None:
+                result.kill()
+                await result.wait()
         return result.returncode, err.decode()
 
     code, err = serve(scenario)
