@@ -183,8 +183,17 @@ def _line_running(thread: threading.Thread) -> str:
 
 
 def _in_a_call(code: CodeType, at: int) -> bool:
-    """Whether the instruction at offset ``at`` of ``code`` is a call (one that has not returned)."""
-    return any(i.offset == at and i.opname.startswith("CALL") for i in dis.get_instructions(code))
+    """Whether the instruction at offset ``at`` of ``code`` is a call (one that has not returned).
+
+    ``at`` can fall on a call's inline cache rather than on the call itself (3.11 reports a
+    Python function's caller there), so the instruction is the last one that begins at or before it.
+    """
+    running = None
+    for instruction in dis.get_instructions(code):
+        if instruction.offset > at:
+            break
+        running = instruction
+    return running is not None and running.opname.startswith("CALL")
 
 
 def _loop_around(file: str, line: int) -> int:
