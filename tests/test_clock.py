@@ -259,11 +259,13 @@ def test_a_loop_thread_runs_waits_cancels_and_takes_submissions():
 
     seen = []
     run = LoopThread(polls(seen), name="polling")
-    assert run.submit(double(21)).result(timeout=5) == 42  # runs beside main
-    assert run.join(0.05) is False
-    with pytest.raises(RuntimeError, match="polling is still running: join"):
-        run.result()
-    run.cancel()
+    try:
+        assert run.submit(double(21)).result(timeout=5) == 42  # runs beside main
+        assert run.join(0.05) is False
+        with pytest.raises(RuntimeError, match="polling is still running: join"):
+            run.result()
+    finally:  # whatever failed above, the polling loop must not outlive the test
+        run.cancel()
     assert run.join(5) is True and seen == ["cancelled"]
     with pytest.raises(asyncio.CancelledError):
         run.result()
