@@ -157,6 +157,16 @@ def test_a_cancel_of_the_task_awaiting_a_target_is_not_swallowed_once_a_fault_wa
     assert replay(swallowed, "cancel", 0) is None  # the fault went to the first target; the cancel to the second's caller
 
 
+def test_a_target_cancelled_before_it_started_is_closed_not_left_unawaited():
+    async def run(probe):
+        await probe.target(asyncio.sleep(1))  # await 0: the fault lands here
+        waiting = asyncio.create_task(probe.target(asyncio.sleep(5)))
+        await asyncio.sleep(0)  # the task starts, and hands the target to a task of its own
+        waiting.cancel()  # before that one's first step
+        await asyncio.gather(waiting, return_exceptions=True)
+    assert replay(scenario(run), "cancel", 0) is None  # no "coroutine 'sleep' was never awaited"
+
+
 def test_cancel_twice_cancels_the_same_task_again_at_its_next_await():
     async def run(probe):
         cleaning, other = [], []

@@ -167,7 +167,8 @@ class Probe:
 
         Returns its result, or the exception the fault caused (a ``CancelledError`` or an
         :class:`InjectedError`), so the scenario goes on to clean up and return its state.
-        Any other exception is raised, and so is a cancel of the task that called this one.
+        Any other exception is raised, and so is a cancel of the task that called this one
+        (a coroutine it then never started is closed).
         Called more than once, one after another or at the same time, the awaits of all the
         targets are counted together, in the order they happen."""
         task = asyncio.ensure_future(self._watch(awaitable))
@@ -180,6 +181,9 @@ class Probe:
                     not task.cancelled() or asyncio.current_task().cancelling()):
                 raise  # the scenario itself was cancelled, not (only) the target
             return error
+        finally:  # its task cancelled before its first step: close what it never awaited
+            if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
+                awaitable.close()
 
     async def _watch(self, awaitable: Awaitable[T]) -> T:
         inner = awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
