@@ -168,9 +168,9 @@ class Probe:
         Returns its result, or the exception the fault caused (a ``CancelledError`` or an
         :class:`InjectedError`), so the scenario goes on to clean up and return its state.
         Any other exception is raised, and so is a cancel of the task that called this one
-        (a coroutine it then never started is closed).
-        Called more than once, one after another or at the same time, the awaits of all the
-        targets are counted together, in the order they happen."""
+        (a coroutine it then never started is closed). Called more than once, one after
+        another or at the same time, the awaits of all the targets are counted together, in
+        the order they happen."""
         task = asyncio.ensure_future(self._watch(awaitable))
         try:
             return await task
@@ -310,9 +310,9 @@ def _attempt_once(scenario: Scenario[T], fault: tuple[str, int] | None, seed: in
 
 def replay(scenario: Scenario[T], kind: str | None = None, index: int = 0, *,
            seed: int | None = None) -> Failure | None:
-    """Run ``scenario`` once with one fault (``kind`` ``"cancel"``, ``"cancel twice"`` or ``"raise"`` at moment
-    ``index``; ``None``: no fault) under ``seed``: the :class:`Failure`, or None if it kept
-    every promise."""
+    """Run ``scenario`` once with one fault (``kind`` ``"cancel"``, ``"cancel twice"`` or
+    ``"raise"`` at moment ``index``; ``None``: no fault) under ``seed``: the :class:`Failure`,
+    or None if it kept every promise."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))} or None, got {kind!r}")
     probe, broken = _attempt(scenario, None if kind is None else (kind, index), seed)
