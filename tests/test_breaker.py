@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 import pickle
 import warnings
-from dataclasses import dataclass, field
 
 import pytest
 
 from asyncio_patterns import CircuitBreaker, CircuitOpen, FailureRateBreaker, run_virtual
+from asyncio_patterns.lab.faults import InjectedError, Probe, Scenario, explore
 
 
 class Down(Exception):
@@ -358,43 +359,6 @@ def test_repr_shows_state_and_counters():
 # -- a cancel or an error at every await ---------------------------------------------------------
 
 
-class Bug(KeyError):
-    """An error of the caller's own code: not counted."""
-
-
-@dataclass
-class Faults:
-    """The suspension points of a scenario, numbered in the order they are reached: every
-    await of the dependency, inside ``breaker.call``. At number ``at``, a cancel lands on the
-    calling task (``fault=None``) or the dependency raises ``fault()``."""
-
-    at: int = -1
-    fault: type[BaseException] | None = None
-    reached: int = 0
-    running: set = field(default_factory=set)  # the dependency's calls in progress
-
-    async def pause(self, delay: float) -> None:
-        n, self.reached = self.reached, self.reached + 1
-        if n == self.at:
-            if self.fault is None:
-                asyncio.current_task().cancel()  # lands on the sleep below
-            else:
-                raise self.fault("injected")
-        await asyncio.sleep(delay)
-
-    async def service(self, outcome: str, work: float) -> str:
-        token = object()
-        self.running.add(token)
-        try:
-            await self.pause(work / 2)  # connect
-            await self.pause(work / 2)  # read the answer
-        finally:
-            self.running.discard(token)
-        if outcome == "down":
-            raise Down("503")
-        return outcome
-
-
 # (start, outcome, work) per caller: two outages, a slow call that fails after the breaker
 # opened, two trials at once with a third caller rejected, a failed trial and a good one.
 PLANS = {
@@ -405,33 +369,77 @@ PLANS = {
 }
 
 
-async def scenario(faults: Faults):
-    """Run the plans through one breaker; return it, what each call's caller saw, and the
-    rejections' ``in_flight`` with the trials that were in fact running then."""
-    loop = asyncio.get_running_loop()
-    breaker = CircuitBreaker(failures=Down, failure_threshold=2, reset_timeout=1.0, half_open_calls=2)
-    seen, in_flight = [], []
+def plans_scenario(*, counted):
+    """Run the plans through one breaker, each call of it a target, each of the dependency's two
+    waits (connect, read the answer) a call that may fail: with ``counted``, the injected error
+    is one of the breaker's failures, else an error of the caller's own code, which is not
+    counted. The state: the breaker, what each call's caller saw, the rejections' ``in_flight``
+    with the trials in fact running then, the calls of the dependency still running, and
+    whether the breaker recovers."""
+    async def run(probe):
+        loop = asyncio.get_running_loop()
+        breaker = CircuitBreaker(failures=(Down, InjectedError) if counted else Down,
+                                 failure_threshold=2, reset_timeout=1.0, half_open_calls=2)
+        seen, in_flight, running = [], [], set()
+        wait = probe.dependency(asyncio.sleep, name="wait")
 
-    async def caller(plan):
-        for start, outcome, work in plan:
-            await asyncio.sleep(max(0.0, start - loop.time()))
+        async def service(outcome, work):
+            token = object()
+            running.add(token)
             try:
-                await breaker.call(faults.service, outcome, work)
-                seen.append("succeeded")
-            except Down:
-                seen.append("failed")
-            except Bug:
-                seen.append("ignored")
-            except asyncio.CancelledError:
-                asyncio.current_task().uncancel()  # this call was cancelled; the caller goes on
-                seen.append("ignored")
-            except CircuitOpen as rejected:
-                seen.append("rejected")
-                if rejected.retry_after is None:
-                    in_flight.append((rejected.in_flight, len(faults.running)))
+                await wait(work / 2)  # connect
+                await wait(work / 2)  # read the answer
+            finally:
+                running.discard(token)
+            if outcome == "down":
+                raise Down("503")
+            return outcome
 
-    await asyncio.gather(*(caller(plan) for plan in PLANS.values()))
-    return breaker, seen, in_flight
+        async def call(outcome, work):
+            try:
+                return await breaker.call(service, outcome, work)
+            except CircuitOpen as rejected:
+                if rejected.retry_after is None:  # half-open: the trials it counts, those running, now
+                    in_flight.append((rejected.in_flight, len(running)))
+                raise
+
+        async def caller(plan):
+            for start, outcome, work in plan:
+                await asyncio.sleep(max(0.0, start - loop.time()))
+                try:
+                    result = await probe.target(call(outcome, work))
+                except Down:
+                    seen.append("failed")
+                except CircuitOpen:
+                    seen.append("rejected")
+                else:
+                    if isinstance(result, InjectedError):
+                        seen.append("failed" if counted else "ignored")
+                    else:  # this call was cancelled (and the caller goes on), or it succeeded
+                        seen.append("ignored" if isinstance(result, asyncio.CancelledError) else "succeeded")
+
+        await asyncio.gather(*(caller(plan) for plan in PLANS.values()))
+        stats = copy.copy(breaker.stats)  # before recovers() adds its calls
+        return stats, seen, in_flight, set(running), await recovers(breaker)
+
+    def check(state):
+        stats, seen, in_flight, running, recovered = state
+        broken = []
+        said = {key: seen.count(key) for key in ("succeeded", "failed", "ignored", "rejected")}
+        counts = {"succeeded": stats.succeeded, "failed": stats.failed, "ignored": stats.ignored, "rejected": stats.rejected}
+        if said != counts:
+            broken.append(f"the counts {counts} are not what the callers saw, {said}")
+        if not stats.calls == sum(said.values()) == len(seen):
+            broken.append(f"{stats.calls} calls counted, {len(seen)} made")
+        if not all(1 <= said <= running for said, running in in_flight):
+            broken.append(f"a rejection named more trials in flight than were running: {in_flight}")
+        if running:
+            broken.append(f"{len(running)} call(s) of the dependency still running")
+        if recovered != (["ok", "ok"], "closed"):
+            broken.append(f"the trial places were not freed: {recovered}")
+        return broken
+
+    return Scenario(f"CircuitBreaker ({'counted' if counted else 'uncounted'} errors)", run, check)
 
 
 async def recovers(breaker: CircuitBreaker) -> tuple[list[str], str]:
@@ -449,42 +457,21 @@ async def recovers(breaker: CircuitBreaker) -> tuple[list[str], str]:
 
 
 def test_the_scenario_without_faults():
-    async def main():
-        faults = Faults()
-        breaker, seen, in_flight = await scenario(faults)
-        return faults.reached, breaker.stats, seen.count("rejected"), in_flight, breaker.state
-
-    reached, stats, rejected, in_flight, state = run_virtual(main())
-    assert (stats.opened, stats.rejected, rejected, state) == (3, 3, 3, "closed")
+    probe = Probe(None, None)  # no fault: the plain run, its moments counted
+    stats, seen, in_flight, _, recovered = run_virtual(plans_scenario(counted=True).run(probe))
+    assert (stats.opened, stats.rejected, seen.count("rejected")) == (3, 3, 3)
     assert in_flight == [(2, 2), (1, 1)]  # the two trials at 1.65 s, one of them at 1.77 s
     assert (stats.calls, stats.succeeded, stats.failed, stats.ignored) == (16, 7, 6, 0)
-    assert reached == 2 * (stats.calls - stats.rejected) == 26
+    assert probe.suspensions == probe.calls == 2 * (stats.calls - stats.rejected) == 26
+    assert recovered == (["ok", "ok"], "closed")
 
 
-FAULTS = {"a cancel": None, "a counted failure": Down, "a bug's error": Bug}
+FAULTS = {"a cancel": (True, "cancel"), "a counted failure": (True, "raise"), "a bug's error": (False, "raise")}
+SEEDS = [None, 0, 1]  # asyncio's own order, and two shuffles of the callers that start at the same instant
 
 
-@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
-def test_a_fault_at_every_await_keeps_the_counts_and_frees_the_trial_places(fault):
-    points = run_virtual(_count_points())
-    assert points == 26
-    for at in range(points):
-        async def main():
-            faults = Faults(at=at, fault=fault)
-            breaker, seen, in_flight = await scenario(faults)
-            stats = breaker.stats
-            counted = {key: seen.count(key) for key in ("succeeded", "failed", "ignored", "rejected")}
-            assert counted == {"succeeded": stats.succeeded, "failed": stats.failed, "ignored": stats.ignored,
-                               "rejected": stats.rejected}, f"fault at await {at}"
-            assert stats.calls == sum(counted.values()) == len(seen), f"fault at await {at}"
-            assert all(1 <= said <= running for said, running in in_flight), (at, in_flight)
-            assert faults.running == set()
-            return await recovers(breaker)
-
-        assert run_virtual(main()) == (["ok", "ok"], "closed"), f"fault at await {at}"
-
-
-async def _count_points() -> int:
-    faults = Faults()
-    await scenario(faults)
-    return faults.reached
+@pytest.mark.parametrize("counted, kind", FAULTS.values(), ids=FAULTS.keys())
+def test_a_fault_at_every_await_keeps_the_counts_and_frees_the_trial_places(counted, kind):
+    report = explore(plans_scenario(counted=counted), kinds=[kind], seeds=SEEDS)
+    assert report.moments == 26 * len(SEEDS), str(report)
+    assert report.ok, str(report)

@@ -109,6 +109,8 @@ def test_needs_a_coroutine_object():
         run_virtual(sleeper)
     with pytest.raises(ValueError, match="thread_grace"):
         run_virtual(sleeper([]), thread_grace=-1)
+    with pytest.raises(ValueError, match="real_limit must be a number of seconds > 0, got 0"):
+        run_virtual(sleeper([]), real_limit=0)
 
 
 def test_a_wait_too_small_to_add_still_moves_the_clock():
@@ -138,7 +140,7 @@ def test_rate_limiters_that_wait_on_float_sums_finish():
     assert run_virtual(through(AsyncLimiter(20, 1), 100)) == pytest.approx(4.0)  # 20 at once, then 20/s
 
 
-def interrupt_soon(sent: list[float], after: float = 0.3) -> None:
+def interrupt_soon(sent: list[float], after: float = 0.3) -> threading.Timer:
     """Send SIGINT to this process (the main thread gets KeyboardInterrupt) in ``after`` real s.
 
     Called from inside the coroutine, so the signal always lands while the runner waits.
@@ -147,23 +149,30 @@ def interrupt_soon(sent: list[float], after: float = 0.3) -> None:
         sent.append(time.monotonic())
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Timer(after, send).start()
+    timer = threading.Timer(after, send)
+    timer.start()
+    return timer
+
+
+BOUND = 20.0  # real seconds after which the coroutines below give up waiting for the Ctrl-C
 
 
 async def sleeps_until_cancelled(cleaned_up: list[str], sent: list[float]) -> None:
-    interrupt_soon(sent)
+    timer = interrupt_soon(sent)
     try:
-        await asyncio.sleep(30)
+        await asyncio.sleep(BOUND)
     finally:
+        timer.cancel()
         cleaned_up.append("finally")
 
 
 async def runs_for_ever_in_virtual_time(cleaned_up: list[str], sent: list[float]) -> None:
-    interrupt_soon(sent)
+    timer, began = interrupt_soon(sent), time.monotonic()
     try:
-        while True:
+        while time.monotonic() - began < BOUND:  # "for ever", but a test that fails must end
             await asyncio.sleep(1)
     finally:
+        timer.cancel()
         cleaned_up.append("finally")
 
 
@@ -171,7 +180,7 @@ async def runs_for_ever_in_virtual_time(cleaned_up: list[str], sent: list[float]
 @pytest.mark.parametrize("run, main", [(run_real, sleeps_until_cancelled),
                                           (run_virtual, runs_for_ever_in_virtual_time)],
                          ids=["run_real", "run_virtual"])
-def test_ctrl_c_cancels_the_coroutine_and_returns_at_once(run, main):
+def test_ctrl_c_cancels_the_coroutine_and_returns_at_once(run, main, ctrl_c_raises):
     cleaned_up, sent = [], []
     with pytest.raises(KeyboardInterrupt):
         run(main(cleaned_up, sent))
@@ -179,6 +188,60 @@ def test_ctrl_c_cancels_the_coroutine_and_returns_at_once(run, main):
     assert cleaned_up == ["finally"]  # cancelled in its thread, not abandoned there
     assert returned - sent[0] < 1.0  # typically a few milliseconds
     assert not [t for t in threading.enumerate() if t.name == run.__name__]
+
+
+def test_a_virtual_run_that_never_ends_is_cancelled_after_its_real_limit():
+    # where no Ctrl-C can arrive (SIGINT ignored), nothing else would stop this spinning a core
+    cleaned_up = []
+
+    async def for_ever():
+        try:
+            while True:
+                await asyncio.sleep(1)
+        finally:
+            cleaned_up.append("finally")
+
+    began = time.monotonic()
+    with pytest.raises(VirtualClockError, match=r"run_virtual\(\) ran for 0.5 real seconds, to \d+ s on its clock, "
+                                                r"without finishing: it was cancelled; does a loop run for ever\? "
+                                                r"Pass real_limit=\.\.\. for a longer run"):
+        run_virtual(for_ever(), real_limit=0.5)
+    assert time.monotonic() - began < 5
+    assert cleaned_up == ["finally"]
+    assert not [t for t in threading.enumerate() if t.name == "run_virtual"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs POSIX signals")
+def test_any_exception_that_interrupts_the_wait_stops_the_run():
+    # as a test runner's timeout does: a SIGALRM handler raises in the main thread
+    class Timeout(Exception):
+        pass
+
+    def expire(signum, frame):
+        raise Timeout
+
+    cleaned_up = []
+
+    async def spins():
+        try:
+            while True:
+                await asyncio.sleep(1)
+        finally:
+            cleaned_up.append("finally")
+
+    found = signal.signal(signal.SIGALRM, expire)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(Timeout):
+            run_virtual(spins(), real_limit=30)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, found)
+    for thread in threading.enumerate():
+        if thread.name == "run_virtual":
+            thread.join(5)
+    assert cleaned_up == ["finally"]
+    assert not [t for t in threading.enumerate() if t.name == "run_virtual"]
 
 
 def test_a_loop_thread_runs_waits_cancels_and_takes_submissions():
@@ -196,11 +259,13 @@ def test_a_loop_thread_runs_waits_cancels_and_takes_submissions():
 
     seen = []
     run = LoopThread(polls(seen), name="polling")
-    assert run.submit(double(21)).result(timeout=5) == 42  # runs beside main
-    assert run.join(0.05) is False
-    with pytest.raises(RuntimeError, match="polling is still running: join"):
-        run.result()
-    run.cancel()
+    try:
+        assert run.submit(double(21)).result(timeout=5) == 42  # runs beside main
+        assert run.join(0.05) is False
+        with pytest.raises(RuntimeError, match="polling is still running: join"):
+            run.result()
+    finally:  # whatever failed above, the polling loop must not outlive the test
+        run.cancel()
     assert run.join(5) is True and seen == ["cancelled"]
     with pytest.raises(asyncio.CancelledError):
         run.result()

@@ -114,6 +114,25 @@ async def one_at_a_time(func, items, concurrency):
             yield item, error
 
 
+async def yields_inside_a_task_group(func, items, concurrency):
+    async def call(item):
+        try:
+            return await func(item)
+        except Exception as error:
+            return error
+
+    window = collections.deque()
+    async with asyncio.TaskGroup() as group:
+        async for item in items:
+            window.append((item, group.create_task(call(item))))
+            if len(window) == concurrency:
+                item, task = window.popleft()
+                yield item, await task
+        while window:
+            item, task = window.popleft()
+            yield item, await task
+
+
 async def as_a_list(func, items, concurrency):
     return [pair async for pair in reference(func, items, concurrency)]
 
@@ -134,7 +153,9 @@ def test_correct_answers_pass(answer):
     (chunked, "where a sliding window takes"),
     (completion_order, "not in input order"),
     (raises_errors, "raised ItemError, and ordered_map() raised it too"),
-    (no_cleanup, "closed after 20 results: ordered_map() ended with"),
+    (no_cleanup, "closed after 20 results, it left 2 call(s) still running (func x2). Closing an async generator"),
+    (yields_inside_a_task_group, "it yields inside `async with TaskGroup()`, so the GeneratorExit that closing "
+                                 "raises at the `yield` reaches the group, which wraps it. Keep the calls in a deque"),
     (one_at_a_time, "never more than 1 call(s) ran at once"),
     (as_a_list, "returned a coroutine, not an async iterator"),
     (error_as_text, "yield the exception object itself"),
@@ -144,6 +165,13 @@ def test_wrong_answers_get_a_hint(answer, hint):
     assert not verdict.passed
     assert hint in verdict.message, verdict.message
     assert "check_ordered_map(" in verdict.message and "seed=" in verdict.message
+
+
+def test_no_hint_sends_a_generator_to_a_task_group():
+    for answer in (no_cleanup, yields_inside_a_task_group):
+        message = check_ordered_map(answer).message
+        assert "never yield inside `async with TaskGroup()`" in message or "TaskGroup() as" not in message
+        assert "a TaskGroup does both for you" not in message, message
 
 
 def test_a_seed_replays_one_round():

@@ -255,3 +255,18 @@ def test_not_a_function():
 def test_bad_arguments_say_what_to_change(kwargs, message):
     with pytest.raises(ValueError, match=message):
         check_pipeline(reference, **kwargs)
+
+
+def test_a_typo_inside_a_task_group_is_named_not_its_group():
+    async def typo(items, fetch, parse, workers):
+        async def fetcher():
+            await fetch(item_s[0])  # a NameError in a task of the group
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(fetcher())
+        return []
+
+    verdict = check_pipeline(typo)
+    assert not verdict.passed
+    assert "pipeline() raised NameError: name 'item_s' is not defined" in verdict.message, verdict.message
+    assert "ExceptionGroup" not in verdict.message

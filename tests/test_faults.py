@@ -145,6 +145,66 @@ def test_a_cancel_from_outside_the_harness_is_not_swallowed():
         run_virtual(run(_NoFault()))
 
 
+def test_a_cancel_of_the_task_awaiting_a_target_is_not_swallowed_once_a_fault_was_placed():
+    async def run(probe):
+        await probe.target(asyncio.sleep(1))  # await 0: the fault lands here
+        waiting = asyncio.create_task(probe.target(asyncio.sleep(5)))
+        await asyncio.sleep(1)
+        waiting.cancel()  # the scenario cancels the task that awaits the second target
+        await asyncio.gather(waiting, return_exceptions=True)
+        return waiting.cancelled()
+    swallowed = scenario(run, lambda cancelled: [] if cancelled else ["the cancel of its caller was swallowed"])
+    assert replay(swallowed, "cancel", 0) is None  # the fault went to the first target; the cancel to the second's caller
+
+
+def test_a_target_cancelled_before_it_started_is_closed_not_left_unawaited():
+    async def run(probe):
+        await probe.target(asyncio.sleep(1))  # await 0: the fault lands here
+        waiting = asyncio.create_task(probe.target(asyncio.sleep(5)))
+        await asyncio.sleep(0)  # the task starts, and hands the target to a task of its own
+        waiting.cancel()  # before that one's first step
+        await asyncio.gather(waiting, return_exceptions=True)
+    assert replay(scenario(run), "cancel", 0) is None  # no "coroutine 'sleep' was never awaited"
+
+
+def test_cancel_twice_cancels_the_same_task_again_at_its_next_await():
+    async def run(probe):
+        cleaning, other = [], []
+
+        async def stubborn():
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                cleaning.append("began")
+                await asyncio.sleep(0.5)  # a clean-up, which a second cancel cuts short
+                cleaning.append("ended")
+                raise
+
+        async def bystander():
+            await asyncio.sleep(0.2)
+            other.append("done")
+
+        await asyncio.gather(probe.target(stubborn()), probe.target(bystander()))
+        return cleaning, other
+
+    def check(state):
+        cleaning, other = state
+        return ((["the clean-up was cut short"] if cleaning == ["began"] else [])
+                + ([] if other else ["the bystander was cancelled"]))
+
+    report = explore(scenario(run, check), kinds=["cancel", "cancel twice"])
+    assert report.moments == 4  # stubborn's and the bystander's first await, each cancelled once and twice
+    assert [(f.moment.kind, f.moment.index, f.broken) for f in report.failures] == [
+        ("cancel", 1, ("the bystander was cancelled",)),
+        ("cancel twice", 0, ("the clean-up was cut short",)),  # its next await is stubborn's own, at t=0
+        ("cancel twice", 1, ("the bystander was cancelled",)),  # which never awaits again
+    ]
+    sleep = line_of(run, "await asyncio.sleep(1)")
+    assert str(report.failures[1]) == (f"cancel at await 0 and at its next (t=0 s, test_faults.py:{sleep} in stubborn): "
+                                       "the clean-up was cut short")
+    assert explore(scenario(run, check)).moments == 2  # not tried unless asked for
+
+
 class _NoFault:
     """A stand-in probe with no fault placed, for running a scenario outside the harness."""
 

@@ -5,41 +5,40 @@ and error reaches the task it was meant for.
 
 Three scenarios in virtual time (borrowing with a failed block and a failed check; closing
 while one borrower is in its block, one is connecting and two connections are idle; closing
-with a waiter) are run once to count the moments each task suspends, then once per moment
-with that task cancelled there; and once per call of connect(), check() or close() with
-that call raising. The defects each first found have a test of their own below."""
+with a waiter) are tried by the fault harness (:mod:`asyncio_patterns.lab.faults`): the owner
+and each borrower are targets, cancelled at each await they suspend at; each call of
+connect(), check() or close() is a call that may fail. The defects each first found have a
+test of their own below."""
 
 import asyncio
-import types
-from collections import Counter
+from dataclasses import dataclass, field
 
 import pytest
 
 from asyncio_patterns import Pool, PoolClosed, run_virtual
 from asyncio_patterns.demos.pool import FakeConnection, FakeService
+from asyncio_patterns.lab.faults import InjectedError, Probe, Scenario, explore
 
 CONNECT = 0.1
 CLOSE = 0.05
 
 
-class Injected(ConnectionError):
-    """The error a dependency call was made to raise."""
-
-
 class Service(FakeService):
-    """Fake connections whose close takes ``CLOSE`` s; call number ``fail_call`` of connect,
-    check or close raises :class:`Injected` (a close that raises has closed nothing)."""
+    """Fake connections whose close takes ``close_cost`` s. With a probe, each connect, check and
+    close is a call that may fail (raise :class:`InjectedError`): a connect once its wait is over,
+    a close before it closed anything. ``tidying`` turns the failures off."""
 
-    def __init__(self, fail_call=None, close_cost=CLOSE):
+    def __init__(self, probe=None, close_cost=CLOSE):
         super().__init__(connect_cost=CONNECT)
-        self.fail_call, self.close_cost = fail_call, close_cost
-        self.calls = 0
+        self.close_cost = close_cost
         self.close_failed: list[FakeConnection] = []
+        self.tidying = False
+        self._may_fail = {what: probe.dependency(lambda: None, name=what) if probe else (lambda: None)
+                          for what in ("connect", "check", "close")}
 
     def _call(self, what):
-        self.calls += 1
-        if self.calls == self.fail_call:
-            raise Injected(f"{what} failed (call {self.calls})")
+        if not self.tidying:
+            self._may_fail[what]()
 
     async def connect(self):
         await asyncio.sleep(self.connect_cost)
@@ -56,46 +55,15 @@ class Service(FakeService):
         await asyncio.sleep(self.close_cost)
         try:
             self._call("close")
-        except Injected:
+        except InjectedError:
             self.close_failed.append(conn)
             raise
         conn.closed = True
 
 
-class Moments:
-    """Counts the times each watched coroutine suspends, and cancels its task at ``cancel_at``,
-    a (name, n) pair: the n-th suspension of the coroutine watched as ``name``."""
-
-    def __init__(self, cancel_at=None):
-        self.counts = Counter()
-        self.cancel_at = cancel_at
-        self.cancelled_task = None
-
-    async def watch(self, name, coro):
-        return await self._drive(name, coro)
-
-    @types.coroutine
-    def _drive(self, name, coro):
-        value, error = None, None
-        while True:
-            try:
-                yielded = coro.send(value) if error is None else coro.throw(error)
-            except StopIteration as stop:
-                return stop.value
-            self.counts[name] += 1
-            if (name, self.counts[name]) == self.cancel_at:
-                # The task is between yielding and suspending: the cancel lands on this very await.
-                self.cancelled_task = asyncio.current_task()
-                self.cancelled_task.cancel()
-            value = error = None
-            try:
-                value = yield yielded
-            except BaseException as thrown:
-                error = thrown
-
-
 class Watch:
-    """What a scenario records: lends, the most lent at once, lends after close() began."""
+    """What a scenario records: lends, the most lent at once, lends after close() began, and
+    how each borrower ended ("cancelled": the cancel was meant for it)."""
 
     def __init__(self):
         self.lent = self.most_lent = 0
@@ -104,7 +72,7 @@ class Watch:
         self.outcomes = {}
         self.notes = []  # notes added to the borrowers' errors
 
-    def borrower(self, moments, pool, name, start, hold, *, fails=False, breaks=False, spawn=asyncio.create_task):
+    def borrower(self, probe, pool, name, start, hold, *, fails=False, breaks=False, spawn=asyncio.create_task):
         async def borrow():
             await asyncio.sleep(start)
             try:
@@ -120,138 +88,153 @@ class Watch:
                         conn.broken = breaks  # hung up after the answer: check() finds it
                     finally:
                         self.lent -= 1
-            except (ConnectionError, PoolClosed) as error:
+            except (ConnectionError, PoolClosed, InjectedError) as error:
                 self.outcomes[name] = type(error).__name__
                 self.notes += getattr(error, "__notes__", [])
                 return
             self.outcomes[name] = "done"
 
-        task = spawn(moments.watch(name, borrow()), name=name)
+        async def target():
+            if isinstance(await probe.target(borrow()), asyncio.CancelledError):
+                self.outcomes[name] = "cancelled"
+
+        task = spawn(target(), name=name)
         self.tasks.append(task)
         return task
 
 
-async def borrowing(pool, watch, moments):
+async def borrowing(pool, watch, probe):
     """A's block fails; B breaks its connection; C waits for A's slot; D is lent B's broken
     connection, which fails check(); the owner leaves `async with` with two idle."""
     async with pool:
         async with asyncio.TaskGroup() as group:
-            watch.borrower(moments, pool, "A", 0.0, 0.3, fails=True, spawn=group.create_task)
-            watch.borrower(moments, pool, "B", 0.0, 0.5, breaks=True, spawn=group.create_task)
-            watch.borrower(moments, pool, "C", 0.2, 0.02, spawn=group.create_task)
-            watch.borrower(moments, pool, "D", 1.5, 0.3, spawn=group.create_task)
+            watch.borrower(probe, pool, "A", 0.0, 0.3, fails=True, spawn=group.create_task)
+            watch.borrower(probe, pool, "B", 0.0, 0.5, breaks=True, spawn=group.create_task)
+            watch.borrower(probe, pool, "C", 0.2, 0.02, spawn=group.create_task)
+            watch.borrower(probe, pool, "D", 1.5, 0.3, spawn=group.create_task)
 
 
-async def closing_busy(pool, watch, moments):
+async def closing_busy(pool, watch, probe):
     """close() while X is in its block, M is connecting, and I and J are idle."""
     async with pool:
-        watch.borrower(moments, pool, "X", 0.0, 3.0)
-        watch.borrower(moments, pool, "I", 0.0, 0.9)
-        watch.borrower(moments, pool, "J", 0.0, 0.92)
-        watch.borrower(moments, pool, "M", 0.95, 0.1)
+        watch.borrower(probe, pool, "X", 0.0, 3.0)
+        watch.borrower(probe, pool, "I", 0.0, 0.9)
+        watch.borrower(probe, pool, "J", 0.0, 0.92)
+        watch.borrower(probe, pool, "M", 0.95, 0.1)
         await asyncio.sleep(1.03)
         await pool.close(timeout=5.0)
 
 
-async def closing_with_a_waiter(pool, watch, moments):
+async def closing_with_a_waiter(pool, watch, probe):
     """close() while X holds the only connection and W waits for it."""
     async with pool:
-        watch.borrower(moments, pool, "X", 0.0, 1.0)
-        watch.borrower(moments, pool, "W", 0.1, 0.1)
+        watch.borrower(probe, pool, "X", 0.0, 1.0)
+        watch.borrower(probe, pool, "W", 0.1, 0.1)
         await asyncio.sleep(0.5)
         await pool.close(timeout=5.0)
 
 
 SCENARIOS = {
-    "borrowing": (borrowing, 2, ["owner", "A", "B", "C", "D"]),
-    "closing_busy": (closing_busy, 4, ["owner", "X", "I", "J", "M"]),
-    "closing_with_a_waiter": (closing_with_a_waiter, 1, ["owner", "X", "W"]),
+    "borrowing": (borrowing, 2),
+    "closing_busy": (closing_busy, 4),
+    "closing_with_a_waiter": (closing_with_a_waiter, 1),
 }
 
 
-def run(scenario, *, cancel_at=None, fail_call=None):
-    """Run a scenario; check every promise; return the suspension counts and the calls made."""
-    build, size, _ = SCENARIOS[scenario]
-    service = Service(fail_call=fail_call)
-    moments = Moments(cancel_at)
-    watch = Watch()
-    unhandled = []
+@dataclass
+class Seen:
+    """What a run left, before anyone tidied up, and after a second close()."""
 
-    async def main():
-        asyncio.get_running_loop().set_exception_handler(lambda loop, context: unhandled.append(context))
+    outcome: object = None  # the owner's
+    outcomes: dict = field(default_factory=dict)  # the borrowers'
+    discarded: int = 0
+    injected: object = None  # the fault, if it was placed before the tidying
+    broken: list = field(default_factory=list)
+
+
+def pool_scenario(name):
+    build, size = SCENARIOS[name]
+
+    async def run(probe):
+        service, watch = Service(probe), Watch()
         pool = Pool(service.connect, service.aclose, max_size=size, check=service.check)
-        owner = asyncio.create_task(moments.watch("owner", build(pool, watch, moments)), name="owner")
-        outcome = (await asyncio.gather(owner, return_exceptions=True))[0]
+        try:
+            outcome = await probe.target(build(pool, watch, probe))  # the owner
+        except Exception as error:  # noqa: BLE001 - what reached the owner is judged below
+            outcome = error
         await asyncio.gather(*watch.tasks, return_exceptions=True)
+        seen = Seen(outcome, dict(watch.outcomes), pool.discarded, probe.injected)
+        broken = seen.broken
         # The promises, before anyone tidies up:
         held = set(map(id, pool._idle))
         left = [c for c in service.still_open if id(c) not in held and c not in service.close_failed]
-        assert left == [], f"open and forgotten by the pool: {left}"
-        if pool._closing:  # close() ran, however it ended (a cancel lets every close finish first)
-            assert [c for c in service.still_open if c not in service.close_failed] == [], "a closed pool left one open"
-        assert pool.in_use == 0 and not pool._waiters, "a waiter or a borrowed slot left"
-        assert watch.most_lent <= size and service.shared == []
-        assert watch.lent_while_closing == [], "lent by a closing pool"
-        if moments.cancelled_task is not None:
-            assert moments.cancelled_task.cancelled(), "the cancel did not reach its task"
-        if fail_call is not None and service.calls >= fail_call:
-            seen = list(watch.outcomes.values()) + [type(outcome).__name__] + watch.notes
-            assert any("Injected" in said for said in seen) or isinstance(outcome, BaseExceptionGroup), \
-                f"the injected error reached nobody: {watch.outcomes}, {outcome!r}"
+        if left:
+            broken.append(f"open and forgotten by the pool: {left}")
+        if pool._closing and [c for c in service.still_open if c not in service.close_failed]:
+            broken.append("a closed pool left one open")  # close() ran, however it ended
+        if pool.in_use or pool._waiters:
+            broken.append("a waiter or a borrowed slot left")
+        if watch.most_lent > size:
+            broken.append(f"{watch.most_lent} lent at once, max_size {size}")
+        if service.shared:
+            broken.append(f"lent to two at once: {service.shared}")
+        if watch.lent_while_closing:
+            broken.append(f"lent by a closing pool: {watch.lent_while_closing}")
+        if probe.injected is not None and probe.injected.kind == "cancel" and not (
+                isinstance(outcome, asyncio.CancelledError) or "cancelled" in watch.outcomes.values()):
+            broken.append("the cancel did not reach its task")
+        if probe.injected is not None and probe.injected.kind == "raise":
+            said = list(watch.outcomes.values()) + [type(outcome).__name__] + watch.notes
+            if not (any("Injected" in one for one in said) or isinstance(outcome, BaseExceptionGroup)):
+                broken.append(f"the injected error reached nobody: {watch.outcomes}, {outcome!r}")
         # ... and a second close() finishes the job.
-        service.fail_call = None
+        service.tidying = True
         await pool.close()
-        assert [c for c in service.still_open if c not in service.close_failed] == []
-        assert pool.size == 0 and pool.idle == 0
-        return outcome, pool.discarded
+        if [c for c in service.still_open if c not in service.close_failed]:
+            broken.append("a second close() left one open")
+        if pool.size or pool.idle:
+            broken.append(f"a second close() left size {pool.size}, idle {pool.idle}")
+        return seen
 
-    outcome, discarded = run_virtual(main())
-    if fail_call is None and moments.cancelled_task is None:
-        assert outcome is None, outcome
-    assert unhandled == [], unhandled
-    return moments.counts, service.calls, watch.outcomes, discarded
+    def check(seen):
+        owner = [] if seen.injected is not None or seen.outcome is None else [f"the owner ended with {seen.outcome!r}"]
+        return seen.broken + owner
+
+    return Scenario(f"Pool: {name}", run, check)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_the_scenarios_do_what_they_say_untouched(scenario):
-    counts, calls, outcomes, discarded = run(scenario)
+def test_the_scenarios_do_what_they_say_untouched():
     expected = {
         "borrowing": ({"A": "ConnectionResetError", "B": "done", "C": "done", "D": "done"}, 2),  # A's block, D's check
         "closing_busy": ({"X": "done", "I": "done", "J": "done", "M": "PoolClosed"}, 0),
         "closing_with_a_waiter": ({"X": "done", "W": "PoolClosed"}, 0),
-    }[scenario]
-    assert (outcomes, discarded) == expected
+    }
+    for name in SCENARIOS:
+        seen = run_virtual(pool_scenario(name).run(Probe(None, None)))
+        assert (seen.outcome, seen.broken) == (None, [])
+        assert (seen.outcomes, seen.discarded) == expected[name]
 
 
 # Each borrower sleeps until its start, then waits, connects, checks, queries or closes; the
-# owner waits for its borrowers and closes: the times each task suspends, and the calls of
-# connect, check and close, in each scenario untouched (the first test below counts them).
-MOMENTS = {
-    "borrowing": {"owner": 3, "A": 4, "B": 3, "C": 4, "D": 4},
-    "closing_busy": {"owner": 4, "X": 4, "I": 3, "J": 3, "M": 3},
-    "closing_with_a_waiter": {"owner": 2, "X": 4, "W": 2},
-}
-CALLS = {"borrowing": 9, "closing_busy": 8, "closing_with_a_waiter": 2}
-CANCELS = [(scenario, (name, n)) for scenario, counts in MOMENTS.items()
-           for name, count in counts.items() for n in range(1, count + 1)]
-ERRORS = [(scenario, call) for scenario, calls in CALLS.items() for call in range(1, calls + 1)]
+# owner waits for its borrowers and closes: the times the owner and the borrowers suspend, and
+# the calls of connect, check and close, in each scenario untouched.
+MOMENTS = {"borrowing": (18, 9), "closing_busy": (17, 8), "closing_with_a_waiter": (8, 2)}
+SEEDS = [None, 0, 1]  # asyncio's own order, and two shuffles of the borrowers that start together
 
 
 def test_the_sweep_tries_every_await_of_every_task_and_every_call():
-    for scenario in SCENARIOS:
-        counts, calls, _, _ = run(scenario)
-        assert (dict(counts), calls) == (MOMENTS[scenario], CALLS[scenario])
-    assert (len(CANCELS), len(ERRORS)) == (43, 19)
+    for name in SCENARIOS:
+        probe = Probe(None, None)
+        run_virtual(pool_scenario(name).run(probe))
+        assert (probe.suspensions, probe.calls) == MOMENTS[name]
+    assert sum(awaits + calls for awaits, calls in MOMENTS.values()) == 43 + 19
 
 
-@pytest.mark.parametrize("scenario, moment", CANCELS, ids=[f"{s}-{m[0]}-{m[1]}" for s, m in CANCELS])
-def test_a_cancel_at_every_await_keeps_every_promise(scenario, moment):
-    run(scenario, cancel_at=moment)
-
-
-@pytest.mark.parametrize("scenario, call", ERRORS, ids=[f"{s}-call-{c}" for s, c in ERRORS])
-def test_an_error_from_every_dependency_call_keeps_every_promise(scenario, call):
-    run(scenario, fail_call=call)
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_a_cancel_at_every_await_or_an_error_from_every_call_keeps_every_promise(name):
+    report = explore(pool_scenario(name), seeds=SEEDS)
+    assert report.moments == len(SEEDS) * sum(MOMENTS[name]), str(report)
+    assert report.ok, str(report)
 
 
 # -- each defect the sweep found, on its own ----------------------------------------------
@@ -373,10 +356,14 @@ def test_a_borrower_connecting_when_close_starts_gets_pool_closed_not_a_connecti
 
 
 def test_a_close_that_fails_after_a_failed_block_keeps_the_blocks_error():
-    service = Service(fail_call=2)  # connect is call 1, the close call 2
+    service = Service()
+
+    async def close_fails(conn):
+        await asyncio.sleep(CLOSE)
+        raise ConnectionAbortedError("close failed")
 
     async def main():
-        pool = Pool(service.connect, service.aclose, max_size=1)
+        pool = Pool(service.connect, close_fails, max_size=1)
         with pytest.raises(ConnectionResetError) as caught:
             async with pool.acquire():
                 raise ConnectionResetError("the server hung up")
@@ -384,4 +371,4 @@ def test_a_close_that_fails_after_a_failed_block_keeps_the_blocks_error():
             return caught.value.__notes__, conn.number
 
     notes, number = run_virtual(main())
-    assert notes == ["closing its connection failed too: Injected('close failed (call 2)')"] and number == 2
+    assert notes == ["closing its connection failed too: ConnectionAbortedError('close failed')"] and number == 2

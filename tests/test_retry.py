@@ -9,6 +9,7 @@ import random
 import pytest
 
 from asyncio_patterns import backoff_delays, retry, run_virtual
+from asyncio_patterns.lab.faults import InjectedError, Probe, Scenario, explore
 from asyncio_patterns.patterns.retry import Attempt
 
 
@@ -347,31 +348,8 @@ def test_by_default_the_waits_come_from_the_random_module():
     assert take(backoff_delays(base=0.1, cap=1.0), 3) != take(backoff_delays(base=0.1, cap=1.0), 3)
 
 
-# -- a cancel at every await: never retried, ends it at once; nothing sleeps after the last attempt
-
-class Suspensions:
-    """Awaits a coroutine, counting each time it suspends; cancels its own task at suspension
-    ``cancel_at`` (1 for the first), so that the cancel lands at exactly that await."""
-
-    def __init__(self, coroutine, cancel_at=None):
-        self.coroutine, self.cancel_at, self.count, self.cancelled_at = coroutine, cancel_at, 0, None
-
-    def __await__(self):
-        value, thrown = None, None
-        while True:
-            try:
-                signal = self.coroutine.throw(thrown) if thrown is not None else self.coroutine.send(value)
-            except StopIteration as stop:
-                return stop.value
-            self.count += 1
-            if self.count == self.cancel_at:
-                self.cancelled_at = asyncio.get_running_loop().time()
-                asyncio.current_task().cancel()
-            try:
-                value, thrown = (yield signal), None
-            except BaseException as error:  # noqa: BLE001 - passed on into the coroutine
-                value, thrown = None, error
-
+# -- a cancel at every await, an error from every call: never retried, ends it at once; -------------
+# -- nothing sleeps after the last attempt
 
 SCENARIOS = {  # name -> (failures, work, retry settings): each gives up or succeeds after several awaits
     "gives up": (10, 0.01, dict(attempts=4, base=0.1, jitter="none")),
@@ -381,38 +359,57 @@ SCENARIOS = {  # name -> (failures, work, retry settings): each gives up or succ
 }
 
 
-def run_scenario(name, cancel_at=None):
+def retried_scenario(name):
+    """The service behind retry() is the dependency, the retried call the target. A cancel (at
+    any await) and an error retry() was not told to retry (from any call) end it at once, with
+    that exception, and no call is made after it; giving up, it sleeps no more."""
     failures, work, settings = SCENARIOS[name]
-    service, calls = flaky(failures, error=Busy, work=work)
-    retried = retry(on=(Busy,), **settings)(service)
 
-    async def main():
+    async def run(probe):
         loop = asyncio.get_running_loop()
-        counted = Suspensions(retried(), cancel_at)
+        service, calls = flaky(failures, error=Busy, work=work)
+        retried = retry(on=(Busy,), **settings)(probe.dependency(service, name="service"))
         try:
-            outcome = await counted
-        except BaseException as error:  # noqa: BLE001 - the outcome is what is judged
+            outcome = await probe.target(retried())
+        except (Busy, TimeoutError) as error:  # gave up: the real error
             outcome = error
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        return outcome, counted, loop.time(), len(calls), others
+        return outcome, loop.time(), calls, probe.injected
 
-    return run_virtual(main()), calls
+    def check(state):
+        outcome, ended, calls, injected = state
+        broken = []
+        if injected is not None:
+            expected = asyncio.CancelledError if injected.kind == "cancel" else InjectedError
+            if not isinstance(outcome, expected):
+                broken.append(f"a {injected.kind} ended with {outcome!r}, not {expected.__name__}")
+            if ended != injected.time:
+                broken.append(f"ended {ended - injected.time:g} s after the {injected.kind}, not at once")
+            if any(call > injected.time for call in calls):
+                broken.append(f"a call was made after the {injected.kind}")
+        attempts = getattr(outcome, "retry_attempts", None)
+        if attempts and ended != attempts[-1].end:
+            broken.append(f"gave up {ended - attempts[-1].end:g} s after the last attempt ended")
+        if len(calls) > settings["attempts"]:
+            broken.append(f"{len(calls)} calls, attempts={settings['attempts']}")
+        return broken
+
+    return Scenario(f"retry ({name})", run, check)
+
+
+# the retried call's awaits (a call, or a wait between calls) and the calls of the service
+MOMENTS = {"gives up": (7, 4), "succeeds at call 3": (5, 3), "deadline cuts a call": (5, 3), "Retry-After": (5, 3)}
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_a_cancel_at_every_await_is_never_retried_and_ends_it_at_once(name):
-    (_, uncancelled, _, all_calls, _), _ = run_scenario(name)
-    assert uncancelled.count >= 5
-    for moment in range(1, uncancelled.count + 1):
-        (outcome, counted, ended, made, others), calls = run_scenario(name, cancel_at=moment)
-        assert isinstance(outcome, asyncio.CancelledError), (moment, outcome)
-        assert ended == counted.cancelled_at, moment  # at once: no wait, no call after the cancel
-        assert all(call <= counted.cancelled_at for call in calls) and made <= all_calls, moment
-        assert others == [], moment
+def test_a_cancel_at_every_await_or_an_error_from_every_call_ends_it_at_once(name):
+    report = explore(retried_scenario(name))
+    assert report.moments == sum(MOMENTS[name]), str(report)
+    assert report.ok, str(report)
 
 
 def test_nothing_sleeps_after_the_last_attempt():
-    (outcome, counted, ended, made, _), calls = run_scenario("gives up")
-    assert isinstance(outcome, Busy) and made == 4
-    assert counted.count == 4 + 3  # one await per call, one per wait between calls: none after the last
+    probe = Probe(None, None)  # no fault: the plain run, its awaits counted
+    outcome, ended, calls, _ = run_virtual(retried_scenario("gives up").run(probe))
+    assert isinstance(outcome, Busy) and len(calls) == 4
+    assert (probe.suspensions, probe.calls) == (4 + 3, 4)  # one await per call, one per wait between calls: none after the last
     assert ended == pytest.approx(calls[-1] + 0.01)

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -162,18 +163,28 @@ def test_command_line_help():
     assert result.returncode == 0 and "--rate-limit" in result.stdout and "loopback" in result.stdout
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Python then installs its KeyboardInterrupt handler
+
+
 def test_command_line_serves_until_interrupted():
+    # Started as a terminal starts it, with Python's own SIGINT handler, even where the tests
+    # run with SIGINT ignored (a child inherits that); killed, whatever fails, before the test ends.
     proc = subprocess.Popen([*LABSERVER, "--port", "0", "--latency", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_sigint_as_in_a_terminal)
     try:
         line = proc.stdout.readline()
         url = line.split()[3]
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/items/5", timeout=10) as response:
             assert json.load(response)["id"] == "5"
-    finally:
-        proc.send_signal(2)  # SIGINT, as Ctrl-C
+        proc.send_signal(signal.SIGINT)  # as Ctrl-C
         assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         proc.stdout.close()
         proc.stderr.close()
 
@@ -183,7 +194,12 @@ def test_command_line_port_in_use():
         result = await asyncio.create_subprocess_exec(
             *LABSERVER, "--port", str(server.port),
             stderr=asyncio.subprocess.PIPE)
-        _, err = await asyncio.wait_for(result.communicate(), 30)
+        try:
+            _, err = await asyncio.wait_for(result.communicate(), 30)
+        finally:  # one that served after all, or outlived the wait, must not outlive the test
+            if result.returncode is None:
+                result.kill()
+                await result.wait()
         return result.returncode, err.decode()
 
     code, err = serve(scenario)

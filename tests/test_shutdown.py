@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from asyncio_patterns import PoolStopping, ShutdownSignals, StopReport, WorkerPool, run_virtual
+from asyncio_patterns.lab.faults import Probe, Scenario, explore, replay
 
 
 def timed_jobs(works):
@@ -214,40 +215,15 @@ def test_without_add_signal_handler_ctrl_c_falls_back_and_sigterm_is_uncatchable
     assert signal.getsignal(signal.SIGINT) is before
 
 
-# -- a cancel of the task that is stopping the pool, at every moment it can land ------------------
+# -- a cancel of the task that is stopping the pool, or an error from a job, at every moment ------
 
 
-class Suspensions:
-    """Await ``coro`` in the current task, counting the times it suspends; at the ``cancel_at``-th
-    (1 for the first), cancel the task, which is what an outer timeout or a second Ctrl-C does
-    at that moment: the awaited future is cancelled and CancelledError raised at that await."""
-
-    def __init__(self, coro, cancel_at=None):
-        self.coro, self.cancel_at, self.count = coro, cancel_at, 0
-
-    def __await__(self):
-        inner, value, error = self.coro.__await__(), None, None
-        while True:
-            try:
-                yielded = inner.throw(error) if error is not None else inner.send(value)
-            except StopIteration as done:
-                return done.value
-            self.count += 1
-            if self.count == self.cancel_at:
-                asyncio.current_task().cancel()
-            try:
-                value, error = (yield yielded), None
-            except BaseException as raised:  # noqa: BLE001 - passed on into the coroutine
-                value, error = None, raised
-
-
-def rollback_scenario(stopping, cancel_at=None, *, again=True):
+def rollback_scenario(stopping, *, again=True, name="stopping"):
     """Six jobs of 1 s on two workers, each cancelled job rolling back for 0.3 s; ``stopping(pool)``
-    is awaited at 0.5 s, cancelled at its ``cancel_at``-th suspension; then, with ``again``, a
-    second ``stop()``, else a long wait. Returns (suspensions, cancelled, report, what each job did,
-    tasks left)."""
-    async def main():
-        loop = asyncio.get_running_loop()
+    is the target, awaited at 0.5 s; then, with ``again``, a second ``stop()``, else a long wait.
+    The handler is the dependency. The state: what the target returned, the times it suspended,
+    the report, what each job did, and the fault placed."""
+    async def run(probe):
         did = {}
 
         async def handle(job):
@@ -260,27 +236,33 @@ def rollback_scenario(stopping, cancel_at=None, *, again=True):
                 raise
             did[job] = "completed"
 
-        pool = WorkerPool(handle, workers=2)
+        pool = WorkerPool(probe.dependency(handle, name="handle"), workers=2)
         async with pool:
             for job in range(6):
                 pool.submit(job)
             await asyncio.sleep(0.5)
-            call = Suspensions(stopping(pool), cancel_at)
-            cancelled = False
-            try:
-                await call
-            except asyncio.CancelledError:
-                cancelled = True
-                asyncio.current_task().uncancel()
+            outcome = await probe.target(stopping(pool))
+            suspended = probe.suspensions
             if again:
                 await pool.stop(deadline=0)
             else:
                 await asyncio.sleep(10)
             report = pool.report
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        return call.count, cancelled, report, did, len(left), loop.time()
+        return outcome, suspended, report, did, probe.injected
 
-    return run_virtual(main())
+    def check(state):
+        outcome, suspended, report, did, injected = state
+        broken = jobs_lost(report, did)
+        if injected is not None and injected.kind == "cancel":
+            if not isinstance(outcome, asyncio.CancelledError):
+                broken.append(f"cancelled, yet it returned {outcome!r}")
+            if suspended != injected.index + 1:
+                broken.append(f"awaited {suspended - injected.index - 1} more time(s) after the cancel")
+            if report.drained:
+                broken.append("a cancelled stop reported the pool drained")
+        return broken
+
+    return Scenario(f"{name}, then {'stop() again' if again else 'only wait'}", run, check)
 
 
 STOPPINGS = {
@@ -291,27 +273,38 @@ STOPPINGS = {
 }
 
 
-def check_nothing_lost(report, did):
+def jobs_lost(report, did):
+    """The broken promises of ``report``, given what each job did."""
+    broken = []
     places = report.completed + [job for job, _ in report.failed] + report.handed_back
-    assert sorted(places) == list(range(6)), report  # each accepted job in exactly one list
-    assert report.lost == 0 and report.accepted == 6
-    assert all(did.get(job) == "completed" for job in report.completed)
-    assert all(did.get(job) in (None, "rolled back") for job in report.handed_back)
-    assert report.cancelled == sum(state == "rolled back" for state in did.values())
-    assert report.handed_back[:report.cancelled] == [j for j in report.handed_back if did.get(j)]
+    if sorted(places) != list(range(6)):
+        broken.append(f"not each accepted job in exactly one list: {report}")
+    if report.lost != 0 or report.accepted != 6:
+        broken.append(f"{report.lost} lost, {report.accepted} accepted of 6")
+    if not all(did.get(job) == "completed" for job in report.completed):
+        broken.append(f"reported completed, yet not: {report.completed}, {did}")
+    if not all(did.get(job) in (None, "rolled back") for job in report.handed_back):
+        broken.append(f"handed back, yet not rolled back: {report.handed_back}, {did}")
+    if report.cancelled != sum(state == "rolled back" for state in did.values()):
+        broken.append(f"{report.cancelled} reported cancelled, {did}")
+    if report.handed_back[:report.cancelled] != [j for j in report.handed_back if did.get(j)]:
+        broken.append(f"the cancelled jobs are not first among those handed back: {report.handed_back}")
+    return broken
+
+
+# the awaits of stop() (of cancel()) that yield, and the calls of the handler
+MOMENTS = {"stop(2.0)": (3, 6), "stop(0.2)": (3, 2), "stop(0.2, hurry)": (3, 2), "cancel()": (1, 2)}
 
 
 @pytest.mark.parametrize("name", STOPPINGS)
 @pytest.mark.parametrize("again", [True, False], ids=["then stop() again", "then only wait"])
-def test_a_cancel_at_every_await_of_stop_loses_no_job(name, again):
-    suspensions, cancelled, report, did, left, _ = rollback_scenario(STOPPINGS[name])
-    assert not cancelled and suspensions >= (1 if name == "cancel()" else 3)
-    check_nothing_lost(report, did)
-    for moment in range(1, suspensions + 1):
-        count, cancelled, report, did, left, _ = rollback_scenario(STOPPINGS[name], moment, again=again)
-        assert cancelled and count == moment, (name, moment)
-        check_nothing_lost(report, did)
-        assert left == 0 and not report.drained
+def test_a_cancel_at_every_await_of_stop_or_an_error_from_every_job_loses_no_job(name, again):
+    report = explore(rollback_scenario(STOPPINGS[name], again=again, name=name), seeds=SEEDS)
+    assert report.moments == len(SEEDS) * sum(MOMENTS[name]), str(report)
+    assert report.ok, str(report)
+
+
+SEEDS = [None, 0, 1]  # asyncio's own order, and two shuffles of the workers' ties
 
 
 def test_the_cancel_of_stop_does_not_cut_the_clean_up_short():
@@ -325,8 +318,10 @@ def test_the_cancel_of_stop_does_not_cut_the_clean_up_short():
             assert pool.running == [0, 1]  # still rolling back
         return stop()
 
-    _, _, report, did, left, now = rollback_scenario(timed_out_stop, again=False)
-    assert did == {0: "rolled back", 1: "rolled back"} and left == 0
+    scenario = rollback_scenario(timed_out_stop, again=False)
+    assert replay(scenario) is None  # every promise kept, no task left running
+    _, _, report, did, _ = run_virtual(scenario.run(Probe(None, None)))
+    assert did == {0: "rolled back", 1: "rolled back"}
     assert sorted(report.handed_back[:2]) == [0, 1] and report.handed_back[2:] == [2, 3, 4, 5]
     assert report.cancelled == 2
 

@@ -4,11 +4,12 @@ Timing is checked in virtual time, where every sleep and deadline is exact.
 """
 
 import asyncio
-import itertools
 
 import pytest
 
 from asyncio_patterns import TimedOut, gather_with_timeouts, hedged, result_or_timeout, run_virtual
+from asyncio_patterns.lab.clock import task_label
+from asyncio_patterns.lab.faults import InjectedError, Scenario, explore
 
 
 async def answer(value, after):
@@ -302,54 +303,38 @@ def test_hedging_sends_about_five_percent_more_at_a_p95_trigger():
     assert calls / 4000 - 1 == pytest.approx(0.05, abs=0.01)
 
 
-# -- a cancel at every await ----------------------------------------------------------
-# The caller's coroutine is driven by hand so that its suspensions can be counted: one run
-# without a cancel counts them, then one run per suspension cancels the caller while it waits
-# there (and, in a second pass, once more at the suspension after it: a second Ctrl-C, or an
-# outer timeout firing while the caller stops). Whatever the moment, the caller ends with CancelledError and nothing it
-# started is still running at the instant it ends.
+# -- a cancel at every await, a second cancel at the next, an error from every request -------------
+# The caller is the target: the harness cancels it at each await it suspends at (and, with
+# "cancel twice", once more at the next: a second Ctrl-C, or an outer timeout firing while the
+# caller stops), or makes each request fail. Whatever the moment, a cancelled caller ends with
+# CancelledError and nothing it started is still running at the instant it ends.
 
 
-def _drive(make, *, cancel_at=None, again=False):
-    """Run ``make()`` as a task of its own in virtual time, cancelling it at its ``cancel_at``-th
-    suspension (and at the next one too, with ``again``). Returns (suspensions, its outcome, the
-    tasks still running the moment it ended)."""
-    async def main():
-        loop, count, left = asyncio.get_running_loop(), 0, None
-
-        class Driven:
-            def __await__(self):
-                nonlocal count, left
-                steps, value, error = make().__await__(), None, None
-                try:
-                    while True:
-                        try:
-                            signal = steps.throw(error) if error is not None else steps.send(value)
-                        except StopIteration as stop:
-                            return stop.value
-                        count += 1
-                        if cancel_at is not None and (count == cancel_at or again and count == cancel_at + 1):
-                            loop.call_soon(caller.cancel)
-                        try:
-                            value, error = (yield signal), None
-                        except BaseException as thrown:  # a cancel, passed on into the coroutine
-                            value, error = None, thrown
-                finally:
-                    left = [t for t in asyncio.all_tasks() if t not in (me, caller) and not t.done()]
-
-        async def run():
-            return await Driven()
-
-        me = asyncio.current_task()
-        caller = asyncio.create_task(run())
+def ends_with_nothing_running(awaitable, others):
+    """Await ``awaitable``; as it ends, however it ends, note the tasks still running in ``others``."""
+    async def run():
         try:
-            outcome = await caller
-        except BaseException as error:
-            outcome = error
-        return count, outcome, left
+            return await awaitable
+        finally:
+            others.append([t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()])
+    return run()
 
-    return run_virtual(main())
 
+def cancel_check(check):
+    """``check`` of a scenario whose state starts with (outcome, fault, running when it ended):
+    a cancelled caller ends with CancelledError, leaving nothing running."""
+    def checked(state):
+        outcome, injected, running, *rest = state
+        broken = []
+        if injected is not None and injected.kind.startswith("cancel") and not isinstance(outcome, asyncio.CancelledError):
+            broken.append(f"cancelled, yet it ended with {outcome!r}")
+        if running:
+            broken.append(f"{running} still running when it ended")
+        return broken + check(outcome, injected, *rest)
+    return checked
+
+
+KINDS = ["cancel", "cancel twice", "raise"]
 
 HEDGE_SCENARIOS = {
     "the first copy answers before the trigger": lambda: Service(0.05, rollback=0.01),
@@ -359,42 +344,75 @@ HEDGE_SCENARIOS = {
 }
 
 
+def hedge_scenario(name):
+    async def run(probe):
+        service, others = HEDGE_SCENARIOS[name](), []
+        scenario = asyncio.current_task()
+        try:
+            outcome = await probe.target(ends_with_nothing_running(
+                hedged(probe.dependency(service.__call__, name="request"), after=0.1), others))
+        except ConnectionError as error:
+            outcome = error
+        running = [task_label(t) for t in others[0] if t is not scenario] + [f"copy {n}" for n in service.running()]
+        return outcome, probe.injected, running
+
+    def check(outcome, injected):
+        if injected is None and not isinstance(outcome, (str, ConnectionError)):
+            return [f"ended with {outcome!r}"]
+        return []
+
+    return Scenario(f"hedged: {name}", run, cancel_check(check))
+
+
+# the caller's awaits that yield, and the requests
+HEDGE_MOMENTS = {"the first copy answers before the trigger": (1, 1), "the second copy wins": (3, 2),
+                 "the second copy fails fast, the first answers": (3, 2), "both copies fail": (3, 2)}
+SEEDS = [None, 0, 1]  # asyncio's own order, and two shuffles of what is ready at the same instant
+
+
 @pytest.mark.parametrize("scenario", HEDGE_SCENARIOS)
 def test_a_cancel_at_any_await_of_a_hedge_leaves_no_copy_running(scenario):
-    service = HEDGE_SCENARIOS[scenario]()
-    suspensions, outcome, left = _drive(lambda: hedged(service, after=0.1))
-    assert isinstance(outcome, (str, ConnectionError)) and left == [] and suspensions >= 1
-    for k, again in itertools.product(range(1, suspensions + 1), (False, True)):
-        service = HEDGE_SCENARIOS[scenario]()
-        _, outcome, left = _drive(lambda: hedged(service, after=0.1), cancel_at=k, again=again)
-        moment = f"cancel at suspension {k} of {suspensions}{' and the next' if again else ''}"
-        assert isinstance(outcome, asyncio.CancelledError), f"{moment}: {outcome!r}"
-        assert left == [] and service.running() == [], f"{moment}: {left or service.running()} still running"
+    report = explore(hedge_scenario(scenario), kinds=KINDS, seeds=SEEDS)
+    cancels, calls = HEDGE_MOMENTS[scenario]
+    assert report.moments == len(SEEDS) * (2 * cancels + calls), str(report)
+    assert report.ok, str(report)
+
+
+async def request(i, delay):
+    try:
+        await asyncio.sleep(delay)
+        return i
+    except asyncio.CancelledError:
+        await asyncio.sleep(0.01)  # cleaning up
+        raise
+
+
+def batch_scenario():
+    async def run(probe):
+        others = []
+        send = probe.dependency(request, name="request")
+        made = [send(i, d) for i, d in enumerate([0.2, 3.0, 0.5, 0.9])]
+        try:
+            outcome = await probe.target(ends_with_nothing_running(gather_with_timeouts(made, 1.0), others))
+        except ExceptionGroup as group:
+            outcome = group
+        scenario = asyncio.current_task()
+        running = [task_label(t) for t in others[0] if t is not scenario]
+        return outcome, probe.injected, running, made
+
+    def check(outcome, injected, made):
+        broken = [] if all(c.cr_frame is None for c in made) else ["a request never ran nor was closed"]
+        if injected is None and outcome != [0, TimedOut(1.0), 2, 3]:
+            broken.append(f"ended with {outcome!r}")
+        if injected is not None and injected.kind == "raise" and not (
+                isinstance(outcome, ExceptionGroup) and outcome.subgroup(InjectedError)):
+            broken.append(f"the failed request's error was not raised: {outcome!r}")
+        return broken
+
+    return Scenario("gather_with_timeouts", run, cancel_check(check))
 
 
 def test_a_cancel_at_any_await_of_a_batch_leaves_no_request_running_or_unawaited():
-    async def request(i, delay):
-        try:
-            await asyncio.sleep(delay)
-            return i
-        except asyncio.CancelledError:
-            await asyncio.sleep(0.01)  # cleaning up
-            raise
-
-    delays = [0.2, 3.0, 0.5, 0.9]
-
-    def batch():
-        coros = [request(i, d) for i, d in enumerate(delays)]
-        made.append(coros)
-        return gather_with_timeouts(coros, 1.0)
-
-    made = []
-    suspensions, outcome, left = _drive(batch)
-    assert outcome == [0, TimedOut(1.0), 2, 3] and left == [] and suspensions >= 1
-    for k, again in itertools.product(range(1, suspensions + 1), (False, True)):
-        made.clear()
-        _, outcome, left = _drive(batch, cancel_at=k, again=again)
-        moment = f"cancel at suspension {k} of {suspensions}{' and the next' if again else ''}"
-        assert isinstance(outcome, asyncio.CancelledError), f"{moment}: {outcome!r}"
-        assert left == [], f"{moment}: {left} still running"
-        assert all(c.cr_frame is None for c in made[0]), f"{moment}: a request never ran nor was closed"
+    report = explore(batch_scenario(), kinds=KINDS, seeds=SEEDS)
+    assert report.moments == len(SEEDS) * (2 * 1 + 4), str(report)  # the caller awaits once; four requests
+    assert report.ok, str(report)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..patterns.batch import bounded_map
 from . import Verdict, not_a_function
-from ._harness import REAL_LIMIT, Attempt, attempt, describe_error, replay, run_guarded
+from ._harness import REAL_LIMIT, Attempt, attempt, describe_error, replay, run_guarded, still_running, task_names
 
 __all__ = ["ItemError", "check_ordered_map"]
 
@@ -69,6 +69,8 @@ class _Round(Attempt):
     pairs: list = field(default_factory=list)
     raised: dict[int, ItemError] = field(default_factory=dict)
     not_iterator: str = ""
+    closed_in_group: bool = False  # aclose() raised the GeneratorExit wrapped in an exception group
+    after_close: str = ""  # the calls still running once aclose() returned ("" if none)
     elapsed: float = 0.0
 
     def latency(self, item: int) -> float:
@@ -124,7 +126,15 @@ async def _run(ordered_map: Callable, run: _Round) -> _Round:
             run.received += 1
             run.pairs.append(pair)
             if run.endless and run.received == EARLY:
-                await results.aclose()
+                try:
+                    await results.aclose()
+                except BaseExceptionGroup as group:  # a TaskGroup around the yield wrapped the GeneratorExit
+                    if group.subgroup(GeneratorExit) is None:
+                        raise
+                    run.closed_in_group = True
+                still = still_running()  # at once: a call cancelled but not awaited still runs here
+                if still:
+                    run.after_close = f"{len(still)} call(s) still running ({task_names(still)})"
                 return
             if run.received % PAUSE_EVERY == 0:
                 await asyncio.sleep(PAUSE)
@@ -165,8 +175,17 @@ def _judge_error(run: _Round) -> str:
     return f"ordered_map() raised {describe_error(run.error)} after yielding {run.received} results"
 
 
+# Where a generator's clean-up goes, and where a TaskGroup must not go.
+_FINALLY = "cancel the calls still running and await them in a `finally:` around the loop"
+_CLEAN_UP = f"{_FINALLY}, and never yield inside `async with TaskGroup()`"
+
+
 def _judge(run: _Round, reference: float | None) -> str | None:
     """What is wrong with one round (None: nothing)."""
+    if run.closed_in_group:
+        return (f"closed after {EARLY} results, it raised an exception group holding GeneratorExit: it yields "
+                "inside `async with TaskGroup()`, so the GeneratorExit that closing raises at the `yield` reaches "
+                f"the group, which wraps it. Keep the calls in a deque of tasks (asyncio.create_task); {_FINALLY}")
     if run.not_iterator:
         return (f"ordered_map() returned a {run.not_iterator}, not an async iterator: make it an async generator "
                 "(`yield item, outcome` inside an `async def`), so results come out while the rest still run")
@@ -178,10 +197,10 @@ def _judge(run: _Round, reference: float | None) -> str | None:
     if run.endless:
         if run.received < EARLY:
             return f"from an endless iterator it yielded only {run.received} results before it ended"
-        if run.left_running:
-            return (f"closed after {EARLY} results: {run.left_running} Closing an async generator (aclose(), or "
-                    "leaving `async with contextlib.aclosing(...)`) raises GeneratorExit at its `yield`, so do "
-                    "that in a `finally:` around the loop")
+        if run.after_close or run.left_running:
+            return (f"closed after {EARLY} results, it left {run.after_close or 'calls still running'}. Closing an "
+                    "async generator (aclose(), or leaving `async with contextlib.aclosing(...)`) raises "
+                    f"GeneratorExit at its `yield`: {_CLEAN_UP}")
         return None
     bad = [p for p in run.pairs if not (isinstance(p, tuple) and len(p) == 2)]
     if bad:
@@ -202,7 +221,8 @@ def _judge(run: _Round, reference: float | None) -> str | None:
         elif outcome != _value(item):
             return f"the outcome for item {item} is {outcome!r}, expected what func returned, {_value(item)!r}"
     if run.left_running:
-        return run.left_running
+        ended = run.left_running.split(": ")[0]  # "ordered_map() ended with 2 task(s) still running (func x2)"
+        return f"{ended}: await every call before it ends; {_CLEAN_UP}"
     if run.most < CONCURRENCY:
         return (f"never more than {run.most} call(s) ran at once, with concurrency={CONCURRENCY}: keep up to "
                 "concurrency calls running (a task each) while you wait for the oldest")

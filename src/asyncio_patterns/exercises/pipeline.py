@@ -29,7 +29,7 @@ from typing import Any
 
 from ..lab.validate import seconds, whole_number
 from . import Verdict, not_a_function
-from ._harness import Attempt, Outcome, Status, attempt, run_guarded, still_running, task_names
+from ._harness import Attempt, Outcome, Status, attempt, describe_error, run_guarded, still_running, task_names
 
 __all__ = ["Page", "ParseError", "Parsed", "check_pipeline"]
 
@@ -192,7 +192,9 @@ def _common_problem(outcome: _Outcome, stages: _Stages, timeout: float, when: st
 
 
 def _raised(error: BaseException, when: str) -> str:
-    text = f"{when}pipeline() raised {type(error).__name__}: {error}".rstrip(": ")
+    text = f"{when}pipeline() raised {describe_error(error)}"
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
     if isinstance(error, asyncio.CancelledError):
         text += (" (awaiting cancelled workers with gather() re-raises their CancelledError: "
                  "use gather(*workers, return_exceptions=True))")

@@ -33,6 +33,8 @@ from .validate import seconds
 
 __all__ = ["Deadlock", "VirtualClockError", "VirtualTimeLoop", "next_timer_due", "run_real", "run_virtual", "task_label"]
 
+_CANCEL_GRACE = 5.0  # real seconds a run past its real_limit gets to end once cancelled
+
 T = TypeVar("T")
 
 
@@ -207,16 +209,26 @@ def task_label(task: asyncio.Task) -> str:
     return name
 
 
-def _run_in_thread(main: Coroutine[Any, Any, T], loop_factory, runner_name: str) -> T:
+def _run_in_thread(main: Coroutine[Any, Any, T], loop_factory, runner_name: str,
+                   real_limit: float = math.inf) -> T:
     if not asyncio.iscoroutine(main):
         hint = f"{runner_name}(main()) not {runner_name}(main)" if callable(main) else ""
         raise TypeError(f"{runner_name}() needs a coroutine object, got {type(main).__name__}; {hint}".rstrip("; "))
     run = LoopThread(main, loop_factory=loop_factory, name=runner_name)
-    run.join()  # Ctrl-C here cancels main in its thread, waits for it to end, and is raised
+    # Ctrl-C here cancels main in its thread, waits for it to end, and is raised
+    if not run.join(None if real_limit == math.inf else real_limit):
+        virtual_now = run.loop.time()
+        run.cancel()
+        ended = run.join(_CANCEL_GRACE)
+        raise VirtualClockError(
+            f"{runner_name}() ran for {real_limit:g} real seconds, to {virtual_now:g} s on its clock, "
+            f"without finishing: {'it was cancelled' if ended else 'it was cancelled but never awaited again'}; "
+            "does a loop run for ever? Pass real_limit=... for a longer run")
     return run.result()
 
 
-def run_virtual(main: Coroutine[Any, Any, T], *, thread_grace: float = 0.1, seed: int | None = None) -> T:
+def run_virtual(main: Coroutine[Any, Any, T], *, thread_grace: float = 0.1, seed: int | None = None,
+                real_limit: float = 120.0) -> T:
     """Run ``main`` to completion in virtual time and return its result.
 
     The clock starts at 0.0 and only moves when every task is waiting, straight to the
@@ -226,16 +238,21 @@ def run_virtual(main: Coroutine[Any, Any, T], *, thread_grace: float = 0.1, seed
     With ``seed`` (an int), callbacks that become ready together run in an order shuffled
     by that seed: the same seed gives the same order, another seed another order.
     A KeyboardInterrupt (a notebook's stop button) cancels ``main`` and is raised again.
+    A run still going after ``real_limit`` real seconds (a loop that runs for ever in
+    virtual time spins a core flat out; where Ctrl-C cannot reach it, as in a job started
+    in the background, nothing else would stop it) is cancelled, and
+    :class:`VirtualClockError` is raised.
     """
     try:
         thread_grace = seconds("thread_grace", thread_grace)
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an int (or None for asyncio's own order), got {seed!r}")
+        real_limit = seconds("real_limit", real_limit, positive=True)
     except ValueError:
         if asyncio.iscoroutine(main):
             main.close()  # it will never run; closing it avoids a "never awaited" warning
         raise
-    return _run_in_thread(main, lambda: VirtualTimeLoop(thread_grace, seed=seed), "run_virtual")
+    return _run_in_thread(main, lambda: VirtualTimeLoop(thread_grace, seed=seed), "run_virtual", real_limit)
 
 
 def run_real(main: Coroutine[Any, Any, T]) -> T:

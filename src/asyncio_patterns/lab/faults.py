@@ -29,6 +29,10 @@ scenario returns (it raises nothing, and does not deadlock or run past ``limit``
 seconds), no task is left running when it returns, no exception goes unretrieved and no
 coroutine is dropped without being awaited.
 
+Kind ``"cancel twice"`` (asked for with ``kinds=``) cancels the target at each await and
+again at the next await of the same task, if it reaches one: a second Ctrl-C, or an outer
+timeout firing while the target is still cleaning up after the first cancel.
+
 With ``seeds=range(n)``, every run is repeated under ``n`` orders of the callbacks that are
 ready at the same virtual instant (:func:`~asyncio_patterns.lab.clock.run_virtual`'s
 ``seed``); ``None`` is asyncio's own order.
@@ -55,7 +59,8 @@ __all__ = ["Failure", "InjectedError", "Moment", "Probe", "Report", "Scenario", 
 
 T = TypeVar("T")
 
-KINDS = ("cancel", "raise")
+KINDS = ("cancel", "raise", "cancel twice")
+DEFAULT_KINDS = ("cancel", "raise")
 _SKIP = (os.path.dirname(asyncio.__file__) + os.sep, contextlib.__file__, __file__)  # not where an await is written
 
 
@@ -65,8 +70,9 @@ class InjectedError(Exception):
 
 @dataclass(frozen=True)
 class Moment:
-    """One place a fault can land: the ``index``-th suspension of the target (``"cancel"``) or
-    the ``index``-th dependency call (``"raise"``), at virtual ``time``, written at ``where``."""
+    """One place a fault can land: the ``index``-th suspension of the target (``"cancel"``; with
+    ``"cancel twice"``, the same task's next suspension too) or the ``index``-th dependency call
+    (``"raise"``), at virtual ``time``, written at ``where``."""
 
     kind: str
     index: int
@@ -75,9 +81,10 @@ class Moment:
     seed: int | None = None
 
     def __str__(self) -> str:
-        verb = "cancel at await" if self.kind == "cancel" else "raise at call"
+        at = {"cancel": f"cancel at await {self.index}", "raise": f"raise at call {self.index}",
+              "cancel twice": f"cancel at await {self.index} and at its next"}[self.kind]
         seed = "" if self.seed is None else f", seed {self.seed}"
-        return f"{verb} {self.index} (t={self.time:g} s, {self.where}{seed})"
+        return f"{at} (t={self.time:g} s, {self.where}{seed})"
 
 
 @dataclass(frozen=True)
@@ -153,23 +160,30 @@ class Probe:
         self.suspensions = 0  # the target's awaits that yielded, so far
         self.calls = 0  # dependency calls, so far
         self.injected: Moment | None = None  # where the fault landed
+        self._again: asyncio.Task | None = None  # the task a "cancel twice" cancels once more
 
     async def target(self, awaitable: Awaitable[T]) -> T | BaseException:
         """Run ``awaitable`` as the target task (its awaits are the moments) and wait for it.
 
         Returns its result, or the exception the fault caused (a ``CancelledError`` or an
         :class:`InjectedError`), so the scenario goes on to clean up and return its state.
-        Any other exception is raised. Called more than once, the awaits of each target are
-        counted on from the last."""
+        Any other exception is raised, and so is a cancel of the task that called this one
+        (a coroutine it then never started is closed). Called more than once, one after
+        another or at the same time, the awaits of all the targets are counted together, in
+        the order they happen."""
         task = asyncio.ensure_future(self._watch(awaitable))
         try:
             return await task
         except (asyncio.CancelledError, InjectedError) as error:
             if self.injected is None:
                 raise  # no fault was placed: not ours to swallow
-            if isinstance(error, asyncio.CancelledError) and not task.cancelled():
-                raise  # the scenario itself was cancelled, not the target
+            if isinstance(error, asyncio.CancelledError) and (
+                    not task.cancelled() or asyncio.current_task().cancelling()):
+                raise  # the scenario itself was cancelled, not (only) the target
             return error
+        finally:  # its task cancelled before its first step: close what it never awaited
+            if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
+                awaitable.close()
 
     async def _watch(self, awaitable: Awaitable[T]) -> T:
         inner = awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
@@ -193,10 +207,16 @@ class Probe:
     def _suspended(self, inner: Any) -> None:
         index = self.suspensions
         self.suspensions += 1
-        if self.fault == ("cancel", index):
-            self.injected = Moment("cancel", index, asyncio.get_running_loop().time(),
-                                   _await_site(inner), self.seed)
-            asyncio.current_task().cancel()  # lands at the await being entered now
+        task = asyncio.current_task()
+        if task is self._again:  # the same task's next await after the first cancel
+            self._again = None
+            task.cancel()
+        elif self.fault in (("cancel", index), ("cancel twice", index)):
+            kind = self.fault[0]
+            self.injected = Moment(kind, index, asyncio.get_running_loop().time(), _await_site(inner), self.seed)
+            task.cancel()  # lands at the await being entered now
+            if kind == "cancel twice":
+                self._again = task
 
     def dependency(self, function: Callable[..., Any], *, name: str | None = None) -> Callable[..., Any]:
         """``function`` (sync or async), each of whose calls is a moment where it may raise."""
@@ -290,9 +310,9 @@ def _attempt_once(scenario: Scenario[T], fault: tuple[str, int] | None, seed: in
 
 def replay(scenario: Scenario[T], kind: str | None = None, index: int = 0, *,
            seed: int | None = None) -> Failure | None:
-    """Run ``scenario`` once with one fault (``kind`` ``"cancel"`` or ``"raise"`` at moment
-    ``index``; ``None``: no fault) under ``seed``: the :class:`Failure`, or None if it kept
-    every promise."""
+    """Run ``scenario`` once with one fault (``kind`` ``"cancel"``, ``"cancel twice"`` or
+    ``"raise"`` at moment ``index``; ``None``: no fault) under ``seed``: the :class:`Failure`,
+    or None if it kept every promise."""
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))} or None, got {kind!r}")
     probe, broken = _attempt(scenario, None if kind is None else (kind, index), seed)
@@ -302,8 +322,9 @@ def replay(scenario: Scenario[T], kind: str | None = None, index: int = 0, *,
 
 
 def explore(scenario: Scenario[T], *, seeds: Sequence[int | None] = (None,),
-            kinds: Sequence[str] = KINDS) -> Report:
-    """Run ``scenario`` plainly and with a fault at each of its moments, under each seed."""
+            kinds: Sequence[str] = DEFAULT_KINDS) -> Report:
+    """Run ``scenario`` plainly and with a fault at each of its moments, under each seed: each
+    of ``kinds``, among ``"cancel"``, ``"raise"`` and ``"cancel twice"``."""
     for kind in kinds:
         if kind not in KINDS:
             raise ValueError(f"kinds must be among {', '.join(map(repr, KINDS))}, got {kind!r}")
@@ -321,7 +342,7 @@ def _explore(scenario: Scenario[T], seeds: Sequence[int | None], kinds: Sequence
         report.runs += 1
         if broken:
             report.failures.append(Failure(None, seed, tuple(broken)))
-        totals = {"cancel": counted.suspensions, "raise": counted.calls}
+        totals = {"cancel": counted.suspensions, "cancel twice": counted.suspensions, "raise": counted.calls}
         for kind in kinds:
             for index in range(totals[kind]):
                 failure = replay(scenario, kind, index, seed=seed)

@@ -39,7 +39,9 @@ class LoopThread(Generic[T]):
     and :meth:`submit` work from the first moment; what they ask for runs once the loop
     runs. A KeyboardInterrupt while :meth:`join` waits (Ctrl-C, a notebook's stop button)
     cancels every task of the loop, waits for the run to end and is raised again; a
-    second one stops that wait.
+    second one stops that wait. Any other exception that interrupts the wait (raised by a
+    signal handler: a test runner's timeout, a SIGTERM handler) also cancels the run, so no
+    loop is left running behind it; it is raised at once.
     """
 
     def __init__(
@@ -76,6 +78,9 @@ class LoopThread(Generic[T]):
             while not self._done.wait(_SLICE):
                 pass
             self.thread.join()  # it has only to return
+            raise
+        except BaseException:
+            self.cancel()
             raise
         if not self._done.is_set():
             return False
