@@ -2,6 +2,7 @@
 
 import asyncio
 import collections
+import sys
 
 import pytest
 
@@ -154,8 +155,12 @@ def test_correct_answers_pass(answer):
     (completion_order, "not in input order"),
     (raises_errors, "raised ItemError, and ordered_map() raised it too"),
     (no_cleanup, "closed after 20 results, it left 2 call(s) still running (func x2). Closing an async generator"),
-    (yields_inside_a_task_group, "it yields inside `async with TaskGroup()`, so the GeneratorExit that closing "
-                                 "raises at the `yield` reaches the group, which wraps it. Keep the calls in a deque"),
+    pytest.param(yields_inside_a_task_group, "it yields inside `async with TaskGroup()`, so the GeneratorExit that "
+                 "closing raises at the `yield` reaches the group, which wraps it. Keep the calls in a deque",
+                 marks=pytest.mark.skipif(sys.version_info >= (3, 15), reason=(
+                     "3.15's TaskGroup lets a GeneratorExit through unwrapped, so closing the generator early "
+                     "raises nothing the checker can see there (checked: aclose() is fine on 3.15, raises a "
+                     "BaseExceptionGroup on 3.14)"))),
     (one_at_a_time, "never more than 1 call(s) ran at once"),
     (as_a_list, "returned a coroutine, not an async iterator"),
     (error_as_text, "yield the exception object itself"),
