@@ -281,28 +281,30 @@ async def _trial_ends_another_way(Breaker: type) -> None:
     breaker, service = await _fresh(Breaker)
     await _reopen_after(breaker, service)
     _expect_through(await _call(breaker, service, "bug"), "bug", "the trial call, which raised KeyError")
-    made = service.made
-    got = await _call(breaker, service, "ok")
-    if got[0] == "rejected" and service.made == made:
-        raise _Broken("a trial call raised KeyError (a bug in the caller's code: it says nothing about the service) "
-                      "and the next call was rejected: the breaker stays half-open for ever, with no trial running. "
-                      "A trial that ends any other way than success or ConnectionError must give its place to the "
-                      "next caller: free the trial's place in a `finally`")
-    _expect_through(got, "ok", "the call after a trial that raised KeyError (the next trial)")
+    await _next_is_a_trial(breaker, service, "a trial call raised KeyError (a bug in the caller's code: it says "
+                           "nothing about the service)", "A trial that ends any other way than success or "
+                           "ConnectionError must give its place to the next caller: free the trial's place in a "
+                           "`finally`", "the call after a trial that raised KeyError (the next trial)")
     await _reopen_after(breaker, service)
     trial = asyncio.create_task(_call(breaker, service, "ok", 10 * RESET))
     await asyncio.sleep(RESET / 10)
     trial.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await trial
+    await _next_is_a_trial(breaker, service, "a trial call was cancelled (its caller gave up)", "A cancelled trial "
+                           "must give its place to the next caller: free the trial's place in a `finally` "
+                           "(CancelledError is not an Exception, so `except Exception` does not see it)",
+                           "the call after a cancelled trial (the next trial)")
+
+
+async def _next_is_a_trial(breaker: Any, service: Any, what_happened: str, remedy: str, call: str) -> None:
+    """After a trial that ended without a verdict, the next call must be let through as the next trial."""
     made = service.made
     got = await _call(breaker, service, "ok")
     if got[0] == "rejected" and service.made == made:
-        raise _Broken("a trial call was cancelled (its caller gave up) and the next call was rejected: the breaker "
-                      "stays half-open for ever, with no trial running. A cancelled trial must give its place to "
-                      "the next caller: free the trial's place in a `finally` (CancelledError is not an Exception, "
-                      "so `except Exception` does not see it)")
-    _expect_through(got, "ok", "the call after a cancelled trial (the next trial)")
+        raise _Broken(f"{what_happened} and the next call was rejected: the breaker stays half-open for ever, "
+                      f"with no trial running. {remedy}")
+    _expect_through(got, "ok", call)
 
 
 async def _calls_from_before(Breaker: type) -> None:
