@@ -250,3 +250,25 @@ def test_the_shared_command_line_pieces_give_one_line_errors():
     with pytest.raises(SystemExit) as stopped:
         parser.parse_args(["--n", "10"])
     assert stopped.value.code == 2
+
+
+def test_on_arrival_sees_each_request_counted_and_can_change_what_follows():
+    class SlowsAfterTwo(LabServer):
+        seen: list
+
+        def on_arrival(self, elapsed):
+            self.seen.append((self.stats.requests, elapsed >= 0))
+            self.latency = 0.0 if self.stats.requests <= 2 else 0.3
+
+    async def main():
+        async with SlowsAfterTwo(latency=0.0) as server, aiohttp.ClientSession() as session:
+            server.seen = []
+            answered = []
+            for i in range(3):
+                async with session.get(server.url(f"/items/{i}")) as response:
+                    answered.append((await response.json())["latency"])  # the latency it was served with
+            return server.seen, answered
+
+    seen, answered = run_real(main())
+    assert seen == [(1, True), (2, True), (3, True)]
+    assert answered == [0.0, 0.0, 0.3]

@@ -87,11 +87,9 @@ class _SlowsDown(LabServer):
         super().reset_stats()
         self.arrivals = []
 
-    def _arrive(self, request: Any) -> float:
-        elapsed = super()._arrive(request)
+    def on_arrival(self, elapsed: float) -> None:
         self.arrivals.append(elapsed)
         self.latency = FAST if self.stats.requests <= self.fast else self.slow_latency
-        return elapsed
 
 
 def _busiest_second(arrivals: list[float]) -> tuple[int, float]:

@@ -181,7 +181,13 @@ class LabServer:
         arrivals = stats.arrivals_per_second
         arrivals.extend([0] * (second + 1 - len(arrivals)))
         arrivals[second] += 1
+        self.on_arrival(elapsed)
         return elapsed
+
+    def on_arrival(self, elapsed: float) -> None:
+        """Called as each request to ``/items`` arrives, ``elapsed`` seconds after the server
+        started, once it is counted in ``stats`` and before it is answered. Does nothing here:
+        a subclass overrides it to note arrivals or to change ``latency`` for what follows."""
 
     def _over_rate_limit(self, elapsed: float) -> int | None:
         """Whole seconds to wait (RFC 9110's Retry-After) if this request is over the limit."""
